@@ -1,0 +1,155 @@
+// HNSW graph math, independent of where the graph lives.
+//
+// Two users:
+//  * CREATE INDEX builds the whole graph in memory with GraphBuilder (several
+//    threads, memory-bounded), then the access method writes it to pages.
+//  * The access method searches and inserts on Postgres pages. It supplies an
+//    "expander" that knows pages and buffers; the beam search itself
+//    (search_layer) and neighbour selection (select_neighbors) are shared.
+//
+// Pure C++: no Postgres headers. Nothing here throws except std::bad_alloc.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "vecdb/core/distance.h"
+
+namespace vecdb::core::hnsw {
+
+using NodeId = std::uint32_t;
+constexpr NodeId kNoNode = 0xFFFFFFFFu;
+constexpr int kMaxLevel = 15;
+
+enum class Metric : std::uint8_t { L2 = 0, InnerProduct = 1, Cosine = 2, L1 = 3 };
+enum class ElemType : std::uint8_t { F32 = 0, F16 = 1 };
+
+// Graph-internal distance: smaller is closer, monotone in the SQL distance.
+//   L2 -> squared L2, InnerProduct -> -dot, Cosine -> 1 - dot of vectors the
+//   caller normalised before adding them, L1 -> L1.
+using DistFn = float (*)(const void* a, const void* b, std::size_t dim) noexcept;
+// Resolved against the kernels active at call time (vecdb.simd_path).
+DistFn resolve_distance(Metric m, ElemType t) noexcept;
+
+struct Space {
+    Metric metric = Metric::L2;
+    ElemType type = ElemType::F32;
+    std::uint32_t dim = 0;
+    std::size_t vector_bytes() const noexcept { return dim * (type == ElemType::F32 ? 4u : 2u); }
+};
+
+// Normalise in place for the cosine metric; false if the norm is zero
+// (such vectors are not indexed: their cosine distance is undefined).
+bool normalize(ElemType t, void* vec, std::uint32_t dim) noexcept;
+
+struct Candidate {
+    float dist;
+    NodeId id;
+};
+
+// Visited marks for one search at a time, reused across searches: reset()
+// bumps a generation counter instead of clearing memory.
+class VisitedSet {
+public:
+    void reset(std::size_t capacity);  // ids < capacity are valid afterwards
+    bool test_and_set(NodeId id) noexcept {
+        std::uint32_t& m = marks_[id];
+        if (m == generation_) return true;
+        m = generation_;
+        return false;
+    }
+    bool test(NodeId id) const noexcept { return marks_[id] == generation_; }
+    std::size_t capacity() const noexcept { return marks_.size(); }
+
+private:
+    std::vector<std::uint32_t> marks_;
+    std::uint32_t generation_ = 0;
+};
+
+// The beam search of one layer (the HNSW paper's SEARCH-LAYER).
+//
+// Expander is anything with
+//     template <class Emit> void expand(NodeId node, int level, VisitedSet& v, Emit&& emit);
+// which, for every neighbour nb of `node` at `level` with !v.test_and_set(nb),
+// calls emit(Candidate{distance(query, nb), nb}). The expander decides how to
+// read neighbour lists and vectors (memory, or pages grouped by block).
+// Optionally it may also have `bool accept(NodeId)`: nodes it rejects (e.g.
+// deleted) are traversed but not put into the result.
+//
+// `entries` must already be marked visited and carry their distances.
+// `result` receives at most ef candidates, nearest first.
+// `discarded`, if not null, receives candidates that were evaluated but fell
+// out of the beam (the iterative scan resumes from them).
+template <class Expander>
+void search_layer(Expander& ex, const Candidate* entries, std::size_t n_entries, int level,
+                  std::size_t ef, VisitedSet& visited, std::vector<Candidate>& result,
+                  std::vector<Candidate>* discarded = nullptr);
+
+// Neighbour selection with the HNSW heuristic (keep a candidate only if it is
+// closer to the base than to every neighbour kept so far), then fill the
+// remaining places with the nearest pruned candidates so that lists stay full
+// and the graph stays connected across well-separated clusters.
+// `cands` sorted nearest first; `pair_dist(a, b)` gives the distance between
+// two candidate nodes. Writes at most max_out ids to out, returns the count.
+int select_neighbors(const Candidate* cands, int n_cands, int max_out,
+                     const std::function<float(NodeId, NodeId)>& pair_dist, NodeId* out);
+
+// Random level for a new node: floor(-ln(U) / ln(m)), capped at kMaxLevel.
+int random_level(std::uint64_t& rng_state, int m) noexcept;
+
+struct BuildParams {
+    int m = 16;                // neighbours per node on upper levels; 2m on level 0
+    int ef_construction = 64;
+    std::uint64_t seed = 0x5eed;
+};
+
+// How construction-time distances see the vectors. Exact keeps them as given;
+// the others trade a little graph quality for memory when the graph would not
+// fit the build's memory budget. Pages always get the exact vectors.
+enum class BuildStorage : std::uint8_t { Exact = 0, Half = 1, Int8 = 2 };
+
+class GraphBuilder {
+public:
+    GraphBuilder(const Space& space, const BuildParams& params, BuildStorage storage,
+                 std::size_t expected_nodes);
+    ~GraphBuilder();
+    GraphBuilder(const GraphBuilder&) = delete;
+    GraphBuilder& operator=(const GraphBuilder&) = delete;
+
+    // Copy one vector in (cosine: already normalised). Ids are dense, in call
+    // order. Single-threaded; call before build().
+    NodeId add(const void* vec);
+
+    // Link every added node into the graph with `threads` threads (pure C++
+    // threads: they touch nothing but this object). should_stop is polled by
+    // the calling thread only; progress(nodes_done) likewise. Returns false if
+    // stopped early (the graph is then incomplete and must be discarded).
+    bool build(int threads, const std::function<bool()>& should_stop,
+               const std::function<void(std::size_t)>& progress);
+
+    std::size_t size() const noexcept;
+    NodeId entry_point() const noexcept;
+    int max_level() const noexcept;
+    int level(NodeId id) const noexcept;
+    // Neighbours of id at level (count in *n), nearest first.
+    const NodeId* neighbors(NodeId id, int level, int* n) const noexcept;
+
+    // Bytes held now, and the estimate for n nodes (to pick BuildStorage).
+    std::size_t memory_bytes() const noexcept;
+    static std::size_t estimate_bytes(const Space& space, const BuildParams& params,
+                                      BuildStorage storage, std::size_t n) noexcept;
+
+    // A page-locality order: order[i] is the node to write i-th, such that
+    // nodes that are graph neighbours tend to land on the same page.
+    std::vector<NodeId> locality_order() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vecdb::core::hnsw
+
+#include "vecdb/core/hnsw_search.inl"
