@@ -73,8 +73,6 @@ def parse_args(argv):
             ap.error("--set wants NAME=VALUE")
         k, v = kv.split("=", 1)
         o.settings[k.strip()] = v.strip()
-    if o.scenario == "smoke":
-        o.strict = True
     return o
 
 

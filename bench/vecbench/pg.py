@@ -39,6 +39,21 @@ def connect(conninfo, vector_oid=None, param_format="binary"):
     return conn
 
 
+def retry_connect(make, wait_s=120):
+    """make() until the server accepts the connection and answers a query
+    (it refuses connections while it recovers from a backend crash)."""
+    deadline = time.time() + wait_s
+    while True:
+        try:
+            conn = make()
+            conn.execute("SELECT 1")
+            return conn
+        except psycopg.OperationalError:
+            if time.time() > deadline:
+                raise
+            time.sleep(1)
+
+
 def scalar(conn, sql, params=None):
     row = conn.execute(sql, params).fetchone()
     return None if row is None else row[0]
@@ -116,6 +131,18 @@ class VecdbDB:
 
     def conninfo(self):
         return self.cluster.conninfo(self.dbname)
+
+    def ensure_connected(self, wait_s=120):
+        """Reconnect after the server went away (a backend crash puts the
+        whole cluster through recovery); waits until it accepts connections."""
+        if self.conn is not None and not self.conn.closed and not self.conn.broken:
+            try:
+                self.conn.execute("SELECT 1")
+                return
+            except psycopg.Error:
+                pass
+        time.sleep(2)  # let the postmaster notice a crash and start recovery
+        self.conn = retry_connect(self.connect, wait_s)
 
     def connect(self):
         return connect(self.conninfo(), self.vector_oid, self.param_format)

@@ -20,6 +20,11 @@ def _mb(b):
     return _f(b / 2**20 if b is not None else None, "%.1f")
 
 
+def plan_text(nodes):
+    """Plan shape without the Limit node: 'Index Scan using items_idx', 'Sort > Seq Scan'."""
+    return " > ".join(n for n in (nodes or []) if n != "Limit")
+
+
 def write_json(doc, path):
     with open(path, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=False, default=float)
@@ -71,7 +76,7 @@ def markdown(doc, plots):
                              _f(p.get("qps"), "%.0f"), _f(p.get("p50_ms"), "%.3f"), _f(p.get("p95_ms"), "%.3f"),
                              _f(p.get("p99_ms"), "%.3f"), _f(p.get("qps@100"), "%.0f"),
                              _f(p.get("buffers_per_query"), "%.0f"), _f(st.get("distances"), "%.0f"),
-                             (p.get("prepared_plan") or [""])[0] if p.get("prepared_plan") else ""])
+                             plan_text(p.get("prepared_plan"))])
         lines += ["### Search (one client, one query at a time, LIMIT 10; recall@100 and QPS@100 from LIMIT 100)", "",
                   _table(["system", "setting", "R@1", "R@10", "R@100", "QPS", "p50 ms", "p95 ms", "p99 ms",
                           "QPS@100", "buffers/q", "distances/q", "plan (prepared)"], rows), ""]
@@ -109,7 +114,7 @@ def markdown(doc, plots):
             if isinstance(cc, dict) and cc.get("points"):
                 lines += ["### Concurrent clients (%s, %s, %s s each; plan: %s)" % (
                     r["label"], ", ".join("%s=%s" % kv for kv in cc["setting"].items()), cc["seconds_each"],
-                    " > ".join(cc["plan"])), "",
+                    plan_text(cc["plan"])), "",
                     _table(["clients", "QPS", "avg latency ms"],
                            [[p["clients"], _f(p["qps"], "%.0f"), _f(p["latency_avg_ms"], "%.3f")] for p in cc["points"]]), ""]
             fl = r.get("filtered")
@@ -119,7 +124,7 @@ def markdown(doc, plots):
                     [["%.0f%%" % (p["selectivity"] * 100), p["iterative_scan"], p.get("param", "–"),
                       _f(p.get("recall@10")), _f(p.get("rows_returned"), "%.1f"), p.get("short_results", p.get("skipped", "")),
                       _f(p.get("qps"), "%.0f"), _f(p.get("p99_ms"), "%.3f"),
-                      " > ".join(p.get("prepared_plan") or [])] for p in fl]), ""]
+                      plan_text(p.get("prepared_plan"))] for p in fl]), ""]
             for key in ("build_variants", "ingest", "concurrency", "filtered"):
                 if isinstance(r.get(key), dict) and "error" in r[key]:
                     lines += ["- %s failed: %s" % (key, r[key]["error"]), ""]

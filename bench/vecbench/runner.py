@@ -20,6 +20,7 @@ class Runner:
         self.cluster = cluster
         self.log = log
         self.limits = scenario["limits"]
+        self.db = None
 
     # ------------------------------------------------------------ helpers
     def section(self, out, name, fn):
@@ -35,6 +36,8 @@ class Runner:
             out[name] = {"error": msg}
             if self.o.strict:
                 raise
+            if self.db is not None:
+                self.db.ensure_connected()
         self.log("  %s: %.1f s" % (name, time.time() - t0))
         return out[name]
 
@@ -96,6 +99,7 @@ class Runner:
         db = pg.VecdbDB(self.cluster, "bench_" + re.sub(r"[^a-z0-9]+", "_", ds.name.lower())[:50],
                         self.o.param_format, self.log)
         db.create()
+        self.db = db
         info = res.setdefault("vecdb", {})
         info["database"] = db.dbname
         info["has_scan_stats"] = db.has_function("vecdb_last_scan_stats")
@@ -138,9 +142,11 @@ class Runner:
                 self.section(run, "concurrency", lambda: self.concurrency(db, ds, cfg, best))
             if self.sc.get("ingest"):
                 self.section(run, "ingest", lambda: self.ingest(db, ds, judge, cfg, params, run))
+        db.ensure_connected()
+        db.conn.close()
+        self.db = None
         if not self.o.keep_db:
-            db.conn.close()
-            with psycopg.connect(self.cluster.conninfo("postgres"), autocommit=True) as c:
+            with pg.retry_connect(lambda: psycopg.connect(self.cluster.conninfo("postgres"), autocommit=True)) as c:
                 c.execute('DROP DATABASE IF EXISTS "%s"' % db.dbname)
 
     def operating_value(self, run, cfg):
