@@ -69,3 +69,106 @@ CREATE OPERATOR @extschema@.<+> (
     LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
     FUNCTION = @extschema@.l1_distance, COMMUTATOR = OPERATOR(@extschema@.<+>)
 );
+
+-- Functions ------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.vector_dims(@extschema@.vector) RETURNS integer
+    AS 'MODULE_PATHNAME', 'vecdb_vector_dims' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vector_norm(@extschema@.vector) RETURNS float8
+    AS 'MODULE_PATHNAME', 'vecdb_vector_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.l2_normalize(@extschema@.vector) RETURNS @extschema@.vector
+    AS 'MODULE_PATHNAME', 'vecdb_vector_l2_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.subvector(@extschema@.vector, integer, integer) RETURNS @extschema@.vector
+    AS 'MODULE_PATHNAME', 'vecdb_vector_subvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Element-wise arithmetic and concatenation ----------------------------------
+
+CREATE FUNCTION @extschema@.vector_add(@extschema@.vector, @extschema@.vector) RETURNS @extschema@.vector
+    AS 'MODULE_PATHNAME', 'vecdb_vector_add' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vector_sub(@extschema@.vector, @extschema@.vector) RETURNS @extschema@.vector
+    AS 'MODULE_PATHNAME', 'vecdb_vector_sub' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vector_mul(@extschema@.vector, @extschema@.vector) RETURNS @extschema@.vector
+    AS 'MODULE_PATHNAME', 'vecdb_vector_mul' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vector_concat(@extschema@.vector, @extschema@.vector) RETURNS @extschema@.vector
+    AS 'MODULE_PATHNAME', 'vecdb_vector_concat' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR @extschema@.+ (
+    LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+    FUNCTION = @extschema@.vector_add, COMMUTATOR = OPERATOR(@extschema@.+)
+);
+CREATE OPERATOR @extschema@.- (
+    LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+    FUNCTION = @extschema@.vector_sub
+);
+CREATE OPERATOR @extschema@.* (
+    LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+    FUNCTION = @extschema@.vector_mul, COMMUTATOR = OPERATOR(@extschema@.*)
+);
+CREATE OPERATOR @extschema@.|| (
+    LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector,
+    FUNCTION = @extschema@.vector_concat
+);
+
+-- Comparison: lexicographic by element, then by dimension --------------------
+
+CREATE FUNCTION @extschema@.vector_lt(@extschema@.vector, @extschema@.vector) RETURNS bool
+    AS 'MODULE_PATHNAME', 'vecdb_vector_lt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vector_le(@extschema@.vector, @extschema@.vector) RETURNS bool
+    AS 'MODULE_PATHNAME', 'vecdb_vector_le' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vector_eq(@extschema@.vector, @extschema@.vector) RETURNS bool
+    AS 'MODULE_PATHNAME', 'vecdb_vector_eq' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vector_ne(@extschema@.vector, @extschema@.vector) RETURNS bool
+    AS 'MODULE_PATHNAME', 'vecdb_vector_ne' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vector_ge(@extschema@.vector, @extschema@.vector) RETURNS bool
+    AS 'MODULE_PATHNAME', 'vecdb_vector_ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vector_gt(@extschema@.vector, @extschema@.vector) RETURNS bool
+    AS 'MODULE_PATHNAME', 'vecdb_vector_gt' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vector_cmp(@extschema@.vector, @extschema@.vector) RETURNS integer
+    AS 'MODULE_PATHNAME', 'vecdb_vector_cmp' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.vector_hash(@extschema@.vector) RETURNS integer
+    AS 'MODULE_PATHNAME', 'vecdb_vector_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE OPERATOR @extschema@.< (
+    LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector, FUNCTION = @extschema@.vector_lt,
+    COMMUTATOR = OPERATOR(@extschema@.>), NEGATOR = OPERATOR(@extschema@.>=),
+    RESTRICT = scalarltsel, JOIN = scalarltjoinsel
+);
+CREATE OPERATOR @extschema@.<= (
+    LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector, FUNCTION = @extschema@.vector_le,
+    COMMUTATOR = OPERATOR(@extschema@.>=), NEGATOR = OPERATOR(@extschema@.>),
+    RESTRICT = scalarlesel, JOIN = scalarlejoinsel
+);
+CREATE OPERATOR @extschema@.= (
+    LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector, FUNCTION = @extschema@.vector_eq,
+    COMMUTATOR = OPERATOR(@extschema@.=), NEGATOR = OPERATOR(@extschema@.<>),
+    RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES
+);
+CREATE OPERATOR @extschema@.<> (
+    LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector, FUNCTION = @extschema@.vector_ne,
+    COMMUTATOR = OPERATOR(@extschema@.<>), NEGATOR = OPERATOR(@extschema@.=),
+    RESTRICT = neqsel, JOIN = neqjoinsel
+);
+CREATE OPERATOR @extschema@.>= (
+    LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector, FUNCTION = @extschema@.vector_ge,
+    COMMUTATOR = OPERATOR(@extschema@.<=), NEGATOR = OPERATOR(@extschema@.<),
+    RESTRICT = scalargesel, JOIN = scalargejoinsel
+);
+CREATE OPERATOR @extschema@.> (
+    LEFTARG = @extschema@.vector, RIGHTARG = @extschema@.vector, FUNCTION = @extschema@.vector_gt,
+    COMMUTATOR = OPERATOR(@extschema@.<), NEGATOR = OPERATOR(@extschema@.<=),
+    RESTRICT = scalargtsel, JOIN = scalargtjoinsel
+);
+
+CREATE OPERATOR CLASS @extschema@.vector_ops
+    DEFAULT FOR TYPE @extschema@.vector USING btree AS
+    OPERATOR 1 @extschema@.< ,
+    OPERATOR 2 @extschema@.<= ,
+    OPERATOR 3 @extschema@.= ,
+    OPERATOR 4 @extschema@.>= ,
+    OPERATOR 5 @extschema@.> ,
+    FUNCTION 1 @extschema@.vector_cmp(@extschema@.vector, @extschema@.vector);
+
+CREATE OPERATOR CLASS @extschema@.vector_ops
+    DEFAULT FOR TYPE @extschema@.vector USING hash AS
+    OPERATOR 1 @extschema@.= ,
+    FUNCTION 1 @extschema@.vector_hash(@extschema@.vector);
