@@ -35,7 +35,7 @@ ORDER BY oprname;
 SELECT count(*) FROM dist_cases WHERE a <-> b <> b <-> a OR a <#> b <> b <#> a OR a <+> b <> b <+> a;
 
 -- Cosine of a zero vector is NaN (the angle is undefined).
-SELECT cosine_distance('[0,0,0]', '[1,2,3]'), '[0,0]'::vector <=> '[0,0]';
+SELECT cosine_distance('[0,0,0]'::vector, '[1,2,3]'), '[0,0]'::vector <=> '[0,0]';
 -- Cosine distance stays within [0, 2] even with rounding.
 SELECT '[1,1,1]'::vector <=> '[1,1,1]' AS same_dir, '[1,1,1]'::vector <=> '[-1,-1,-1]' AS opposite;
 
@@ -58,7 +58,7 @@ SELECT vector_l2_squared_distance('[1]', '[1,2]');
 SELECT vector_negative_inner_product('[1]', '[1,2]');
 SELECT vector_spherical_distance('[1]', '[1,2]');
 \set VERBOSITY default
-SELECT l2_distance('[1,2,3]', '[1,2]');
+SELECT l2_distance('[1,2,3]'::vector, '[1,2]');
 
 -- ORDER BY distance (what an index scan replaces).
 SELECT id FROM dist_cases WHERE id BETWEEN 2 AND 5 ORDER BY a <-> '[1,1]', id;
