@@ -10,8 +10,12 @@
 namespace vecdb::core::hnsw {
 
 namespace {
-// Rows of float kept to train the Int8 codec before anything is encoded.
-constexpr std::size_t kInt8TrainRows = 8192;
+// Rows of float kept to train the Int8 codec before anything is encoded:
+// 1/32 of the expected rows, at least 1024 (ranges need a fair sample), at
+// most 8192 (the sample is held next to the whole graph).
+std::size_t int8_train_rows(std::size_t expected) noexcept {
+    return std::max<std::size_t>(1, std::min(expected, std::min<std::size_t>(8192, std::max<std::size_t>(1024, expected / 32))));
+}
 }  // namespace
 
 std::size_t GraphBuilder::Impl::stride_for(const Space& s, BuildStorage st) noexcept {
@@ -40,7 +44,7 @@ GraphBuilder::Impl::Impl(const Space& s, const BuildParams& p, BuildStorage st, 
         const ElemType t = storage == BuildStorage::Half ? ElemType::F16 : space.type;
         dist_fn = resolve_distance(space.metric, t);
     } else {
-        train_rows = std::max<std::size_t>(1, std::min(expected, kInt8TrainRows));
+        train_rows = int8_train_rows(expected);
         staging.reserve(train_rows * space.dim);
     }
     reserve(expected);
@@ -183,7 +187,7 @@ std::size_t GraphBuilder::estimate_bytes(const Space& space, const BuildParams& 
     b += std::size_t(double(n) / double(m - 1) * double(1 + m) * 4);
     if (storage == BuildStorage::Int8) {
         b += n * 4 + std::size_t(space.dim) * 12;
-        b += std::min(n, kInt8TrainRows) * space.dim * 4;  // training rows (freed early)
+        b += int8_train_rows(n) * space.dim * 4;  // training rows (freed early)
     }
     // Per build thread: visited marks plus small heaps.
     const std::size_t per_thread = n * 4 + std::size_t(std::max(params.ef_construction, 1)) * 64 + 4096;

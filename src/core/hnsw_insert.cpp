@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <exception>
 #include <thread>
 
@@ -199,14 +200,27 @@ private:
         // links can grow level 0 to 2m.
         const int n = detail::select_neighbors_impl(s_.beam.data(), int(s_.beam.size()), g_.m, g_.m,
                                                     pair, chosen, s_.pruned);
+        const int cap = l == 0 ? g_.m0 : g_.m;
         {
             std::uint32_t* lst = g_.list(q, l);
-            if constexpr (kConcurrent) g_.locks[q].lock();
-            std::memcpy(lst + 1, chosen, std::size_t(n) * 4);
-            lst[0] = std::uint32_t(n);
-            if constexpr (kConcurrent) g_.locks[q].unlock();
+            if constexpr (kConcurrent) {
+                // Another thread may already have linked to q on this level
+                // (it reached q through a level above and carried it down as
+                // an entry): keep its links and add ours.
+                g_.locks[q].lock();
+                int cnt = int(lst[0]);
+                for (int i = 0; i < n && cnt < cap; ++i) {
+                    bool present = false;
+                    for (int j = 0; j < cnt && !present; ++j) present = lst[1 + j] == chosen[i];
+                    if (!present) lst[1 + cnt++] = chosen[i];
+                }
+                lst[0] = std::uint32_t(cnt);
+                g_.locks[q].unlock();
+            } else {
+                std::memcpy(lst + 1, chosen, std::size_t(n) * 4);
+                lst[0] = std::uint32_t(n);
+            }
         }
-        const int cap = l == 0 ? g_.m0 : g_.m;
         // `chosen` is reused by back_link's pruning; the beam still holds the
         // distances, but the chosen ids must survive: copy them first.
         NodeId mine[256];
@@ -225,6 +239,13 @@ private:
         std::uint32_t* lst = g_.list(s, l);
         if constexpr (kConcurrent) g_.locks[s].lock();
         const int n = int(lst[0]);
+        if constexpr (kConcurrent) {  // see link(): q may be there already
+            for (int i = 0; i < n; ++i)
+                if (lst[1 + i] == q) {
+                    g_.locks[s].unlock();
+                    return;
+                }
+        }
         if (n < cap) {
             lst[1 + n] = q;
             lst[0] = std::uint32_t(n + 1);
@@ -293,6 +314,8 @@ void connect_unreachable(Impl& g, const Dist& dist) {
     auto append = [&](NodeId to, NodeId id) {
         std::uint32_t* lst = g.list0(to);
         const int cnt = int(lst[0]);
+        for (int i = 0; i < cnt; ++i)
+            if (lst[1 + i] == id) return;
         if (cnt < g.m0) {
             lst[1 + cnt] = id;
             lst[0] = std::uint32_t(cnt + 1);
@@ -307,6 +330,7 @@ void connect_unreachable(Impl& g, const Dist& dist) {
         queue.clear();
         flood(g.entry);
         if (queue.size() == n) return;
+        if (std::getenv("VECDB_HNSW_DEBUG")) std::fprintf(stderr, "round %d: %zu of %zu unreachable\n", round, n - queue.size(), n);
         if (!s) s.reset(new Scratch(g));
         Inserter<Dist, false> in(g, dist, *s);
         typename Inserter<Dist, false>::Expander ex{in, 0};
