@@ -31,7 +31,7 @@ const Glove& glove() {
 }
 
 #define NEED(d) \
-    if ((d).n == 0 || (d).nq == 0) GTEST_SKIP() << "dataset not found under " VECDB_DATA_DIR
+    if ((d).n == 0 || (d).nq == 0) GTEST_SKIP() << "dataset not found under " << data_dir()
 
 TEST(HnswRecall, SiftSmallL2) {
     NEED(sift());

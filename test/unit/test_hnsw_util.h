@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -34,8 +35,15 @@ std::vector<T> read_xz(const std::string& path, std::size_t max_values) {
     return out;
 }
 
+// VECDB_DATA_DIR (compile time, ../shared/data next to the checkout); the
+// environment variable of the same name overrides it (git worktrees).
+inline std::string data_dir() {
+    const char* env = std::getenv("VECDB_DATA_DIR");
+    return env && *env ? std::string(env) : std::string(VECDB_DATA_DIR);
+}
+
 inline std::string data_path(const std::string& set, const std::string& file) {
-    return std::string(VECDB_DATA_DIR) + "/" + set + "/" + file;
+    return data_dir() + "/" + set + "/" + file;
 }
 
 struct Dataset {
