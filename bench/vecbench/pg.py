@@ -262,7 +262,8 @@ class VecdbDB:
         body = sql.replace("%s" + self.cast, "$1", 1)
         for j in range(n_extra):
             body = body.replace("%s", "$%d" % (j + 2), 1)
-        conn.execute("DEALLOCATE ALL")
+        if scalar(conn, "SELECT count(*) FROM pg_prepared_statements WHERE name = 'bench_plan'"):
+            conn.execute("DEALLOCATE bench_plan")
         conn.execute("PREPARE bench_plan(%s) AS %s" % (", ".join(types), body))
         args = ["'%s'::vector" % vector_text_of(param)] + [str(int(e)) for e in (extra or ())]
         for _ in range(executions):

@@ -91,8 +91,8 @@ def markdown(doc, plots):
             if isinstance(bv, list) and bv:
                 lines += ["### Build variants (%s)" % r["label"], "", _table(
                     ["settings", "build s", "index MB"],
-                    [[", ".join("%s=%s" % kv for kv in b["settings"].items()), _f(b["seconds"], "%.2f"),
-                      _mb(b["index_bytes"])] for b in [dict(r["build"], settings=r["build"].get("settings") or {"(defaults)": ""})] + bv]), ""]
+                    [[", ".join("%s=%s" % kv for kv in b["settings"].items()) or "cluster defaults (see settings)",
+                      _f(b["seconds"], "%.2f"), _mb(b["index_bytes"])] for b in [r["build"]] + bv]), ""]
             ing = r.get("ingest")
             if isinstance(ing, dict) and "preloaded_rows" in ing:
                 irows = [[m, _f(ing[m]["rows_per_s"], "%.0f"), _f(ing[m]["seconds"], "%.2f")]

@@ -1,4 +1,5 @@
 """Runs one scenario end to end and returns the result document."""
+import json
 import os
 import re
 import subprocess
@@ -263,16 +264,18 @@ class Runner:
         transaction one query whose vector comes from a query table."""
         cc = self.sc["concurrency"]
         db.conn.execute("DROP TABLE IF EXISTS bench_queries")
-        db.conn.execute("CREATE TABLE bench_queries (qid int4 PRIMARY KEY, category int4, emb vector(%d))" % ds.d)
+        db.conn.execute("CREATE TABLE bench_queries (id int4 PRIMARY KEY, category int4, emb vector(%d))" % ds.d)
         pg.copy_rows(db.conn, "bench_queries", np.arange(ds.nq, dtype=np.int32),
                      np.zeros(ds.nq, np.int32), np.asarray(ds.queries))
         db.conn.execute("ANALYZE bench_queries")
         lim = self.limits[0]
         op = pg.OPERATORS[ds.metric]
-        sql = "SELECT id FROM items ORDER BY emb %s (SELECT emb FROM bench_queries WHERE qid = :qid) LIMIT %d;" % (op, lim)
+        sql = "SELECT id FROM items ORDER BY emb %s (SELECT emb FROM bench_queries WHERE id = :qid) LIMIT %d;" % (op, lim)
         guc = cfg["sweep"]["guc"]
         db.set_gucs(db.conn, {guc: value})
         plan = db.conn.execute("EXPLAIN (FORMAT JSON) " + sql.replace(":qid", "0").rstrip(";")).fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
         db.conn.execute("RESET %s" % guc)
         out = {"setting": {guc: value}, "query": sql, "plan": pg.plan_nodes(plan[0]["Plan"]),
                "tool": "pgbench -M prepared", "seconds_each": cc["seconds"], "points": []}
