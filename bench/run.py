@@ -47,6 +47,7 @@ def parse_args(argv):
     ap.add_argument("--out", default=None, help="output directory (default bench/out/SCENARIO-TIMESTAMP)")
     ap.add_argument("--limit-rows", type=int, default=None, help="use only the first N base rows (ground truth recomputed)")
     ap.add_argument("--limit-queries", type=int, default=None, help="use only the first N queries")
+    ap.add_argument("--sizes", default=None, help="comma list of row counts for synthetic scenarios (scale)")
     ap.add_argument("--dim", type=int, default=None, help="dimension of synthetic datasets (e.g. 768, 1536)")
     ap.add_argument("--systems", default=None,
                     help="comma list of systems to run (default all): " + ",".join(SYSTEMS))
@@ -57,12 +58,15 @@ def parse_args(argv):
     ap.add_argument("--stop", action="store_true", help="stop the cluster at the end")
     ap.add_argument("--keep-db", action="store_true", help="keep the benchmark databases afterwards")
     ap.add_argument("--strict", action="store_true", help="a database error fails the run (default: recorded)")
+    ap.add_argument("--repeat", type=int, default=None,
+                    help="timed passes per sweep point, keep the fastest (default: scenario's, 1)")
     ap.add_argument("--param-format", choices=("binary", "text"), default="binary",
                     help="how query vectors are sent (default binary)")
     ap.add_argument("--copy-format", choices=("binary", "text"), default="binary", help="COPY format (default binary)")
     o = ap.parse_args(argv)
     o.data_dir = os.path.abspath(o.data_dir) if o.data_dir else default_data_dir()
     o.cache_dir = o.cache_dir or os.path.join(o.workdir, "cache")
+    o.sizes = [int(x) for x in o.sizes.split(",")] if o.sizes else None
     o.systems = [s.strip() for s in o.systems.split(",")] if o.systems else None
     for s in o.systems or ():
         if s not in SYSTEMS:
@@ -121,7 +125,7 @@ def main(argv=None):
     log("scenario %s -> %s" % (o.scenario, out_dir))
     doc = {"scenario": o.scenario, "description": sc["description"], "command": command,
            "started": datetime.datetime.now().isoformat(timespec="seconds"),
-           "options": {k: getattr(o, k) for k in ("limit_rows", "limit_queries", "dim", "systems", "param_format",
+           "options": {k: getattr(o, k) for k in ("limit_rows", "limit_queries", "sizes", "dim", "systems", "repeat", "param_format",
                                                   "copy_format", "data_dir", "port")},
            "environment": envinfo.environment(REPO)}
     cl = None

@@ -75,6 +75,7 @@ SCENARIOS = {
         "concurrency": {"clients": [1, 2, 4, 8], "seconds": 10},
         "stats_sample": 200,
         "explain_sample": 20,
+        "repeat": 2,
     },
     "scale": {
         "description": "Synthetic clustered data, 100K -> 1M rows (d=128 unless --dim): build time, size, QPS.",
