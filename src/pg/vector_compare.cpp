@@ -1,0 +1,47 @@
+// vector: btree comparison (lexicographic by element, then by dimension) and
+// hashing, so ORDER BY, DISTINCT, GROUP BY and unique indexes work.
+#include <cstring>
+
+#include "vector_common.h"
+
+extern "C" {
+#include "common/hashfn.h"
+}
+
+namespace {
+
+int compare(const Vector* a, const Vector* b) {
+    const int n = a->dim < b->dim ? a->dim : b->dim;
+    for (int i = 0; i < n; ++i) {
+        if (a->x[i] < b->x[i]) return -1;
+        if (a->x[i] > b->x[i]) return 1;
+    }
+    return a->dim < b->dim ? -1 : a->dim > b->dim ? 1 : 0;
+}
+
+int compare_args(FunctionCallInfo fcinfo) {
+    return compare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1));
+}
+
+}  // namespace
+
+VECDB_FUNCTION(vecdb_vector_cmp) { PG_RETURN_INT32(compare_args(fcinfo)); }
+VECDB_FUNCTION(vecdb_vector_lt) { PG_RETURN_BOOL(compare_args(fcinfo) < 0); }
+VECDB_FUNCTION(vecdb_vector_le) { PG_RETURN_BOOL(compare_args(fcinfo) <= 0); }
+VECDB_FUNCTION(vecdb_vector_eq) { PG_RETURN_BOOL(compare_args(fcinfo) == 0); }
+VECDB_FUNCTION(vecdb_vector_ne) { PG_RETURN_BOOL(compare_args(fcinfo) != 0); }
+VECDB_FUNCTION(vecdb_vector_ge) { PG_RETURN_BOOL(compare_args(fcinfo) >= 0); }
+VECDB_FUNCTION(vecdb_vector_gt) { PG_RETURN_BOOL(compare_args(fcinfo) > 0); }
+
+// Equal vectors hash equally: -0 and 0 compare equal, so hash as 0.
+VECDB_FUNCTION(vecdb_vector_hash) {
+    const Vector* v = PG_GETARG_VECTOR_P(0);
+    uint32 h = hash_uint32(static_cast<uint32>(v->dim));
+    for (int i = 0; i < v->dim; ++i) {
+        const float f = v->x[i] == 0.0f ? 0.0f : v->x[i];
+        uint32 bits;
+        std::memcpy(&bits, &f, sizeof bits);
+        h = hash_combine(h, hash_uint32(bits));
+    }
+    PG_RETURN_INT32(static_cast<int32>(h));
+}
