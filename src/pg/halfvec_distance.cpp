@@ -3,46 +3,12 @@
 #include <cmath>
 
 #include "vecdb/core/distance.h"
-#include "vecdb/core/half_exact.h"
 #include "vector_common.h"
 
 using vecdb::core::half_bits;
 using vecdb::pg::check_same_dims;
 
 namespace {
-
-// ---- TEMPORARY (types branch only) ---------------------------------------
-// main's placeholder kernel table (src/core/distance.cpp) has no float16
-// entries yet; these scalar stand-ins are used only while an entry is null.
-// Delete this block and the `? :` fallbacks once the kernels helper's
-// implementation is merged.
-using vecdb::core::half_bits_to_double;
-float fallback_l2sq(const half_bits* a, const half_bits* b, std::size_t n) noexcept {
-    double s = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const double d = half_bits_to_double(a[i]) - half_bits_to_double(b[i]);
-        s += d * d;
-    }
-    return static_cast<float>(s);
-}
-float fallback_dot(const half_bits* a, const half_bits* b, std::size_t n) noexcept {
-    double s = 0;
-    for (std::size_t i = 0; i < n; ++i) s += half_bits_to_double(a[i]) * half_bits_to_double(b[i]);
-    return static_cast<float>(s);
-}
-float fallback_l1(const half_bits* a, const half_bits* b, std::size_t n) noexcept {
-    double s = 0;
-    for (std::size_t i = 0; i < n; ++i) s += std::fabs(half_bits_to_double(a[i]) - half_bits_to_double(b[i]));
-    return static_cast<float>(s);
-}
-float fallback_cosine(const half_bits* a, const half_bits* b, std::size_t n) noexcept {
-    const double ab = fallback_dot(a, b, n), aa = fallback_dot(a, a, n), bb = fallback_dot(b, b, n);
-    if (aa == 0 || bb == 0) return NAN;
-    double c = ab / std::sqrt(aa * bb);
-    c = c > 1 ? 1 : c < -1 ? -1 : c;
-    return static_cast<float>(1 - c);
-}
-// ---- end TEMPORARY --------------------------------------------------------
 
 using Kernel = float (*)(const half_bits*, const half_bits*, std::size_t) noexcept;
 
@@ -59,10 +25,10 @@ Pair get_pair(FunctionCallInfo fcinfo) {
 
 double run(Kernel k, const Pair& p) { return static_cast<double>(k(p.a->x, p.b->x, p.a->dim)); }
 
-Kernel l2sq() { const Kernel k = vecdb::core::kernels().l2sq_f16; return k ? k : fallback_l2sq; }
-Kernel dot() { const Kernel k = vecdb::core::kernels().dot_f16; return k ? k : fallback_dot; }
-Kernel l1() { const Kernel k = vecdb::core::kernels().l1_f16; return k ? k : fallback_l1; }
-Kernel cosine() { const Kernel k = vecdb::core::kernels().cosine_f16; return k ? k : fallback_cosine; }
+Kernel l2sq() { return vecdb::core::kernels().l2sq_f16; }
+Kernel dot() { return vecdb::core::kernels().dot_f16; }
+Kernel l1() { return vecdb::core::kernels().l1_f16; }
+Kernel cosine() { return vecdb::core::kernels().cosine_f16; }
 
 }  // namespace
 
