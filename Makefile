@@ -20,8 +20,8 @@ REGRESS      = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
 REGRESS_OPTS = --inputdir=test --outputdir=$(CURDIR) --temp-instance=$(CURDIR)/tmp_check \
                --temp-config=$(CURDIR)/test/regress.conf --load-extension=vecdb
 
-TAP_TESTS   = 1
-PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+PROVE_TESTS := $(sort $(wildcard test/t/*.pl))
+TAP_TESTS   := $(if $(PROVE_TESTS),1)
 PROVE_FLAGS = -I ./test/perl
 
 PG_CPPFLAGS = -I$(CURDIR)/include
