@@ -50,7 +50,7 @@ $(shlib): src/pg/exports.map
 # make test-unit      core unit tests (CMake build in build/, ctest)
 # make test-regress   pg_regress only (pgTAP tests included); `make installcheck`
 #                     runs pg_regress and the TAP tests
-# make test-tap       TAP tests (test/t/*.pl) = make prove_installcheck
+# make test-tap       TAP tests only (test/t/*.pl), same as make prove_installcheck
 # make check-exports  exported symbols and compiler flags of the built module
 # make fuzz           libFuzzer targets, FUZZ_SECONDS each (build-fuzz/)
 # make asan           pg_regress against an ASan+UBSan build (build-asan/)
@@ -63,6 +63,12 @@ test-unit:
 	ctest --test-dir build --output-on-failure
 test-regress:
 	$(MAKE) installcheck TAP_TESTS=
+# Makefile.global (included above) empties PROVE_FLAGS: set it again here.
+PROVE_FLAGS = -I ./test/perl
+# PGXS (PG 15) runs TAP only inside installcheck; these run it alone.
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
 test-tap: prove_installcheck
 check-exports: $(shlib)
 	.ci/check-build $(CURDIR)/$(shlib)
