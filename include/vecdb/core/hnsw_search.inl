@@ -1,0 +1,110 @@
+// search_layer: the beam search shared by the in-memory builder and the page
+// scan. Included at the end of hnsw.h; do not include directly.
+//
+// Both queues live in flat vectors managed with std::push_heap/pop_heap:
+//  * `result` is the beam W, a max-heap on distance while searching (its
+//    front is the worst kept candidate), sorted nearest-first on return;
+//  * `frontier` is the candidate set C, a min-heap on distance.
+// Callers that search repeatedly pass their own `frontier` (and keep `result`
+// and `visited` alive) so that no call allocates once the buffers have grown;
+// the overload without it uses a per-thread buffer.
+#pragma once
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace vecdb::core::hnsw {
+
+namespace detail {
+
+// Does the expander filter results (bool accept(NodeId))?
+template <class T, class = void>
+struct has_accept : std::false_type {};
+template <class T>
+struct has_accept<T, std::void_t<decltype(std::declval<T&>().accept(NodeId{}))>>
+    : std::bool_constant<std::is_convertible_v<decltype(std::declval<T&>().accept(NodeId{})), bool>> {};
+
+struct FartherFirst {  // max-heap on dist: front is the farthest
+    bool operator()(const Candidate& a, const Candidate& b) const noexcept { return a.dist < b.dist; }
+};
+struct NearerFirst {  // min-heap on dist: front is the nearest
+    bool operator()(const Candidate& a, const Candidate& b) const noexcept { return a.dist > b.dist; }
+};
+
+inline std::vector<Candidate>& thread_frontier() {
+    static thread_local std::vector<Candidate> frontier;
+    return frontier;
+}
+
+}  // namespace detail
+
+// As search_layer below, with the caller's own frontier buffer (contents on
+// entry are ignored; capacity is reused).
+//
+// Precisely: every candidate emitted by the expander, and every entry, is
+// either (a) in `result` on return, (b) appended to `*discarded` — it was
+// accepted but the beam had no room for it, or it was pushed out later — or
+// (c) rejected by accept() (never in either). Rejected nodes are still
+// expanded while they are closer than the beam's worst member, so deleted
+// nodes do not cut paths through the graph.
+template <class Expander>
+void search_layer(Expander& ex, const Candidate* entries, std::size_t n_entries, int level,
+                  std::size_t ef, VisitedSet& visited, std::vector<Candidate>& result,
+                  std::vector<Candidate>* discarded, std::vector<Candidate>& frontier) {
+    constexpr bool kFiltered = detail::has_accept<Expander>::value;
+    const detail::FartherFirst farther;
+    const detail::NearerFirst nearer;
+    if (ef == 0) ef = 1;
+    result.clear();
+    frontier.clear();
+
+    // Admit one evaluated candidate: into the frontier if it can still
+    // improve the beam, into the beam if accepted.
+    auto admit = [&](const Candidate& c) {
+        if (result.size() < ef || c.dist < result.front().dist) {
+            frontier.push_back(c);
+            std::push_heap(frontier.begin(), frontier.end(), nearer);
+            bool ok = true;
+            if constexpr (kFiltered) ok = ex.accept(c.id);
+            if (!ok) return;
+            result.push_back(c);
+            std::push_heap(result.begin(), result.end(), farther);
+            if (result.size() > ef) {
+                std::pop_heap(result.begin(), result.end(), farther);
+                if (discarded) discarded->push_back(result.back());
+                result.pop_back();
+            }
+        } else if (discarded) {
+            if constexpr (kFiltered) {
+                if (!ex.accept(c.id)) return;
+            }
+            discarded->push_back(c);
+        }
+    };
+
+    for (std::size_t i = 0; i < n_entries; ++i) admit(entries[i]);
+
+    auto emit = [&](const Candidate& c) { admit(c); };
+    while (!frontier.empty()) {
+        const Candidate c = frontier.front();
+        // The nearest unexpanded candidate is farther than the worst of a
+        // full beam: nothing reachable from here can enter the beam.
+        if (result.size() >= ef && c.dist > result.front().dist) break;
+        std::pop_heap(frontier.begin(), frontier.end(), nearer);
+        frontier.pop_back();
+        ex.expand(c.id, level, visited, emit);
+    }
+
+    std::sort_heap(result.begin(), result.end(), farther);  // ascending distance
+}
+
+template <class Expander>
+void search_layer(Expander& ex, const Candidate* entries, std::size_t n_entries, int level,
+                  std::size_t ef, VisitedSet& visited, std::vector<Candidate>& result,
+                  std::vector<Candidate>* discarded) {
+    search_layer(ex, entries, n_entries, level, ef, visited, result, discarded,
+                 detail::thread_frontier());
+}
+
+}  // namespace vecdb::core::hnsw
