@@ -111,5 +111,26 @@ class Encoding(unittest.TestCase):
         self.assertEqual(refs.pq_subquantizers(7, 3), 1)
 
 
+class SmokeChecks(unittest.TestCase):
+    def _doc(self, recall):
+        pt = {"param": "seq scan", "recall@1": recall, "recall@10": recall, "recall@100": recall, "qps": 10.0}
+        return {"results": [{"dataset": {"name": "x"}, "runs": [
+            {"system": "vecdb-exact", "label": "exact", "points": [pt]}]}]}
+
+    def test_checks(self):
+        import tempfile
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+        import run
+        sc = {"checks": {"exact_recall": 1.0}}
+        with tempfile.TemporaryDirectory() as d:
+            for f in ("result.json", "result.md", "p.png"):
+                with open(os.path.join(d, f), "w") as fh:
+                    fh.write("x")
+            self.assertEqual(run.smoke_checks(self._doc(1.0), d, sc), [])
+            self.assertEqual(len(run.smoke_checks(self._doc(0.9), d, sc)), 3)
+            os.unlink(os.path.join(d, "p.png"))
+            self.assertIn("no PNG plot written", run.smoke_checks(self._doc(1.0), d, sc))
+
+
 if __name__ == "__main__":
     unittest.main()
