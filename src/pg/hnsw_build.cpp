@@ -1,7 +1,8 @@
 // CREATE INDEX for hnsw: load the heap's vectors, build the graph in memory
 // with the core GraphBuilder (several C++ threads), then write every page in
-// one pass, in the builder's locality order, and WAL-log the whole relation
-// once (log_newpage_range) instead of page by page.
+// one pass, packed so that a page holds a node and its nearest neighbours
+// (core/hnsw_page_order.h), and WAL-log the whole relation once
+// (log_newpage_range) instead of page by page.
 //
 // Memory (maintenance_work_mem = budget):
 //  * exact vectors, as the pages will hold them, are kept in memory while
@@ -19,6 +20,7 @@
 #include <new>
 #include <vector>
 
+#include "vecdb/core/hnsw_page_order.h"
 #include "vecdb/pg/guard.h"
 #include "vecdb/pg/hnsw.h"
 
@@ -449,8 +451,9 @@ IndexBuildResult* vecdb_hnsw_build(Relation heap, Relation index, IndexInfo* inf
         pl.upper_blk = static_cast<BlockNumber*>(MemoryContextAllocHuge(build_ctx, n * sizeof(BlockNumber)));
         pl.upper_off = static_cast<OffsetNumber*>(MemoryContextAllocHuge(build_ctx, n * sizeof(OffsetNumber)));
         NodeId* order = pl.order;
+        const std::uint32_t spp = st->g.slots_per_page;
         bool order_ok = guarded([&] {
-            std::vector<NodeId> o = builder->locality_order();
+            std::vector<NodeId> o = core::page_packed_order(*builder, spp);
             if (o.size() != n) return false;
             std::copy(o.begin(), o.end(), order);
             return true;

@@ -60,7 +60,7 @@ void release_ws(void* arg) {
 void search_candidates(InsertState* is, const MetaPage& meta) {
     const Geometry& g = is->g;
     const NodeId capacity = id_capacity(is->index, g);
-    is->ws = acquire_workspace(capacity, g.vec_bytes);
+    is->ws = acquire_workspace(is->index, capacity, g.vec_bytes);
     Workspace* ws = is->ws;
     ScanStats stats;
     PageGraph graph(is->index, g, is->vec, ws, &stats);

@@ -135,7 +135,9 @@ std::size_t n_workspaces = 0;  // in the pool or in use
 constexpr std::size_t kKeepCapacity = std::size_t{16} << 20;  // ids
 }
 
-Workspace* acquire_workspace(std::size_t capacity, std::size_t vec_bytes) {
+Workspace* acquire_workspace(Relation index, std::size_t capacity, std::size_t vec_bytes) {
+    const RelFileNode rel = index->rd_node;
+    const std::size_t nblocks = RelationGetNumberOfBlocks(index);
     return guarded([&]() -> Workspace* {
         if (pool == nullptr) pool = new std::vector<Workspace*>();
         Workspace* ws;
@@ -155,6 +157,12 @@ Workspace* acquire_workspace(std::size_t capacity, std::size_t vec_bytes) {
         if (ws->tids.size() < capacity) ws->tids.resize(capacity);
         if (ws->scratch.size() < vec_bytes) ws->scratch.resize(vec_bytes);
         if (ws->query.size() < vec_bytes) ws->query.resize(vec_bytes);
+        if (!RelFileNodeEquals(ws->hint_rel, rel)) {
+            ws->hints.assign(nblocks, InvalidBuffer);
+            ws->hint_rel = rel;
+        } else if (ws->hints.size() < nblocks) {
+            ws->hints.resize(nblocks, InvalidBuffer);
+        }
         ws->result.clear();
         ws->frontier.clear();
         ws->discarded.clear();

@@ -78,7 +78,7 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
         if (meta.entry_id == kNoNode) return false;
         const NodeId capacity = id_capacity(index, g);
         if (so->ws == nullptr) {
-            so->ws = acquire_workspace(capacity, g.vec_bytes);
+            so->ws = acquire_workspace(index, capacity, g.vec_bytes);
         } else {
             Workspace* ws = so->ws;
             guarded([&] {
@@ -144,8 +144,10 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 if (ws->excluded.test_and_set(c.id)) continue;
                 if (so->rounds > 1 && c.dist < so->last_dist && iterative_scan_setting == kIterStrict) continue;
                 scan->xs_heaptid = ws->tids[c.id];
-                scan->xs_orderbyvals[0] = Float8GetDatum(sql_distance(so->g.metric, c.dist));
-                scan->xs_orderbynulls[0] = false;
+                if (scan->numberOfOrderBys > 0) {
+                    scan->xs_orderbyvals[0] = Float8GetDatum(sql_distance(so->g.metric, c.dist));
+                    scan->xs_orderbynulls[0] = false;
+                }
                 scan->xs_recheckorderby = false;
                 so->last_dist = std::max(so->last_dist, c.dist);
                 ++so->stats.returned;
@@ -184,8 +186,10 @@ bool next_unordered(IndexScanDesc scan, ScanOpaque* so) {
         }
         UnlockReleaseBuffer(buf);
         if (found) {
-            scan->xs_orderbyvals[0] = Float8GetDatum(std::numeric_limits<double>::quiet_NaN());
-            scan->xs_orderbynulls[0] = so->null_query;
+            if (scan->numberOfOrderBys > 0) {
+                scan->xs_orderbyvals[0] = Float8GetDatum(std::numeric_limits<double>::quiet_NaN());
+                scan->xs_orderbynulls[0] = so->null_query;
+            }
             scan->xs_recheckorderby = false;
             ++so->stats.returned;
             return true;
@@ -204,6 +208,10 @@ using vecdb::pg::guarded;
 
 IndexScanDesc vecdb_hnsw_beginscan(Relation index, int nkeys, int norderbys) {
     IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+    // The AM owns the ORDER BY value arrays.
+    scan->xs_orderbyvals = static_cast<Datum*>(palloc0(sizeof(Datum) * std::max(norderbys, 1)));
+    scan->xs_orderbynulls = static_cast<bool*>(palloc(sizeof(bool) * std::max(norderbys, 1)));
+    scan->xs_orderbynulls[0] = true;
     ScanOpaque* so = static_cast<ScanOpaque*>(palloc0(sizeof(ScanOpaque)));
     MetaPage meta;
     read_meta(index, &meta);

@@ -33,10 +33,16 @@ struct Workspace {
     std::vector<ItemPointerData> tids;  // by node id, set when a node is scored
     std::vector<char> scratch;           // one vector (multi-block slots)
     std::vector<char> query;             // the query in index form
+    // Which shared buffer each block of `hint_rel` was last found in: lets
+    // read_block pin it with ReadRecentBuffer (no buffer-mapping lookup).
+    // Hints may be stale; ReadRecentBuffer checks the buffer's tag.
+    std::vector<Buffer> hints;
+    RelFileNode hint_rel{};
 };
 
-// Takes a workspace from the pool (or makes one) sized for `capacity` ids.
-Workspace* acquire_workspace(std::size_t capacity, std::size_t vec_bytes);
+// Takes a workspace from the pool (or makes one) sized for `capacity` ids
+// of `index`.
+Workspace* acquire_workspace(Relation index, std::size_t capacity, std::size_t vec_bytes);
 void release_workspace(Workspace* ws);
 
 // Node ids below this exist in the relation now (nblocks * slots_per_page).
@@ -46,7 +52,8 @@ class PageGraph {
 public:
     PageGraph(Relation index, const Geometry& g, const void* query, Workspace* ws, ScanStats* stats)
         : index_(index), g_(g), dist_(core::resolve_distance(g.metric, g.type)), query_(query), ws_(ws),
-          stats_(stats), capacity_(static_cast<NodeId>(ws->visited.capacity())) {}
+          stats_(stats), capacity_(static_cast<NodeId>(ws->visited.capacity())),
+          prefetch_bytes_(std::min<std::uint32_t>(g.vec_bytes, 1024)) {}
 
     const Geometry& geometry() const { return g_; }
     NodeId capacity() const { return capacity_; }
@@ -69,6 +76,13 @@ protected:
     const void* slot_vector(Page page, char* slot, BlockNumber head);
     Buffer read_block(BlockNumber blk) {
         ++stats_->buffer_accesses;
+        if (blk < ws_->hints.size()) {
+            const Buffer hint = ws_->hints[blk];
+            if (hint != InvalidBuffer && ReadRecentBuffer(index_->rd_node, MAIN_FORKNUM, blk, hint)) return hint;
+            const Buffer buf = ReadBufferExtended(index_, MAIN_FORKNUM, blk, RBM_NORMAL, nullptr);
+            ws_->hints[blk] = buf;
+            return buf;
+        }
         return ReadBufferExtended(index_, MAIN_FORKNUM, blk, RBM_NORMAL, nullptr);
     }
 
@@ -79,6 +93,7 @@ protected:
     Workspace* ws_;
     ScanStats* stats_;
     NodeId capacity_;
+    std::uint32_t prefetch_bytes_;  // of each vector, ahead of scoring
 };
 
 // The same graph, but search results exclude deleted (and already returned)
@@ -89,22 +104,24 @@ public:
     bool accept(NodeId id) const noexcept { return !ws_->excluded.test(id); }
 };
 
+// One expansion costs memory misses above all (a random page per group, its
+// buffer descriptor): pin every group's buffer first and prefetch the slots,
+// so that the misses overlap, then lock and score group by group.
 template <class Emit>
 void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&& emit) {
     NodeId nbrs[2 * 100];
     NodeId pending[2 * 100];
+    Buffer group_buf[2 * 100];
+    int group_end[2 * 100];
     int n;
-    BlockNumber cur = InvalidBlockNumber;
-    Buffer buf = InvalidBuffer;
-    Page page = nullptr;
+    BlockNumber own = InvalidBlockNumber;
+    Buffer own_buf = InvalidBuffer;
     if (level == 0) {
-        // Keep the node's own page locked: with locality-ordered pages many
-        // neighbours live on it.
-        cur = g_.block_of(node);
-        buf = read_block(cur);
-        LockBuffer(buf, BUFFER_LOCK_SHARE);
-        page = BufferGetPage(buf);
-        n = copy_level0(page, node, nbrs);
+        own = g_.block_of(node);
+        own_buf = read_block(own);
+        LockBuffer(own_buf, BUFFER_LOCK_SHARE);
+        n = copy_level0(BufferGetPage(own_buf), node, nbrs);
+        LockBuffer(own_buf, BUFFER_LOCK_UNLOCK);
     } else {
         n = read_neighbors(node, level, nbrs);
     }
@@ -112,29 +129,38 @@ void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&&
     for (int i = 0; i < n; ++i) {
         const NodeId id = nbrs[i];
         if (id >= capacity_ || visited.test_and_set(id)) continue;
-        if (g_.block_of(id) == cur) {
-            float d;
-            if (score_on_page(page, id, &d)) emit(core::Candidate{d, id});
-        } else {
-            pending[np++] = id;
-        }
+        pending[np++] = id;
     }
-    // Group the rest by block: ids encode blocks, so sorting ids groups them.
+    // Group by block (ids encode blocks), pin each group, prefetch its slots.
     if (np > 1) std::sort(pending, pending + np);
+    int ng = 0;
     for (int i = 0; i < np; ++i) {
-        const NodeId id = pending[i];
-        const BlockNumber blk = g_.block_of(id);
-        if (blk != cur) {
-            if (BufferIsValid(buf)) UnlockReleaseBuffer(buf);
-            buf = read_block(blk);
-            LockBuffer(buf, BUFFER_LOCK_SHARE);
-            page = BufferGetPage(buf);
-            cur = blk;
+        const BlockNumber blk = g_.block_of(pending[i]);
+        if (i == 0 || blk != g_.block_of(pending[i - 1])) {
+            if (blk == own) {
+                group_buf[ng] = own_buf;
+                own_buf = InvalidBuffer;
+            } else {
+                group_buf[ng] = read_block(blk);
+            }
+            ++ng;
         }
-        float d;
-        if (score_on_page(page, id, &d)) emit(core::Candidate{d, id});
+        group_end[ng - 1] = i + 1;
+        const char* slot = slot_ptr(BufferGetPage(group_buf[ng - 1]), g_, g_.slot_of(pending[i]));
+        __builtin_prefetch(slot);
+        for (std::uint32_t b = 0; b < prefetch_bytes_; b += 64) __builtin_prefetch(slot + g_.vec_offset + b);
     }
-    if (BufferIsValid(buf)) UnlockReleaseBuffer(buf);
+    if (BufferIsValid(own_buf)) ReleaseBuffer(own_buf);
+    int i = 0;
+    for (int k = 0; k < ng; ++k) {
+        LockBuffer(group_buf[k], BUFFER_LOCK_SHARE);
+        Page page = BufferGetPage(group_buf[k]);
+        for (; i < group_end[k]; ++i) {
+            float d;
+            if (score_on_page(page, pending[i], &d)) emit(core::Candidate{d, pending[i]});
+        }
+        UnlockReleaseBuffer(group_buf[k]);
+    }
 }
 
 }  // namespace vecdb::pg::hnsw
