@@ -31,7 +31,29 @@ struct Kernels {
     // Sum of squares (for norms) of one vector.
     float (*sumsq_f32)(const float* a, std::size_t n) noexcept;
     float (*sumsq_f16)(const half_bits* a, std::size_t n) noexcept;
+
+    // Mixed precision: a float32 query against float16 data (an index that
+    // stores halves of float32 vectors). Same semantics as the kernels above.
+    float (*l2sq_f32_f16)(const float* q, const half_bits* x, std::size_t n) noexcept;
+    float (*dot_f32_f16)(const float* q, const half_bits* x, std::size_t n) noexcept;
+    float (*l1_f32_f16)(const float* q, const half_bits* x, std::size_t n) noexcept;
+    float (*cosine_f32_f16)(const float* q, const half_bits* x, std::size_t n) noexcept;
+
+    // Bulk float16 conversion, bit-identical to half_to_float / float_to_half
+    // (exact widening; round-to-nearest-even narrowing, overflow -> ±Inf).
+    void (*halves_to_floats)(const half_bits* in, float* out, std::size_t n) noexcept;
+    void (*floats_to_halves)(const float* in, half_bits* out, std::size_t n) noexcept;
 };
+
+// Accuracy (all paths, all kernels; proven in docs/benchmarks.md and asserted
+// by test/unit/test_distance.cpp). Sums are accumulated in float32, so with
+// u = 2^-24 and t_i the exact per-element terms ((a_i-b_i)^2, a_i*b_i,
+// |a_i-b_i|, a_i^2):
+//   |computed - exact| <= (n + 3) * u * sum |t_i|  +  n * 2^-148
+// (the second term covers products that underflow into subnormals).
+// Cosine: |computed - exact| <= 2 * (n + 5) * u (absolute), provided the sums
+// of squares stay within the normal float range (about 1e-38 .. 3e38);
+// float16 inputs are converted exactly, so the same bounds hold.
 
 // Best path this CPU (and OS, via XCR0) supports. Detected once.
 SimdPath detect_simd_path() noexcept;
