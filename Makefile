@@ -45,3 +45,36 @@ sql/vecdb--$(EXTVERSION).sql: $(SQL_PARTS)
 $(shlib): src/pg/exports.map
 
 -include $(OBJS:.o=.d)
+
+# ---- Test targets (testinfra; see docs/testing.md) ---------------------------
+# make test-unit      core unit tests (CMake build in build/, ctest)
+# make test-regress   pg_regress only (pgTAP tests included); `make installcheck`
+#                     runs pg_regress and the TAP tests
+# make test-tap       TAP tests only (test/t/*.pl), same as make prove_installcheck
+# make check-exports  exported symbols and compiler flags of the built module
+# make fuzz           libFuzzer targets, FUZZ_SECONDS each (build-fuzz/)
+# make asan           pg_regress against an ASan+UBSan build (build-asan/)
+# make test-all       everything (.ci/test-all; as root)
+FUZZ_SECONDS ?= 60
+.PHONY: test-unit test-regress test-tap check-exports fuzz asan test-all
+test-unit:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build build -j2
+	ctest --test-dir build --output-on-failure
+test-regress:
+	$(MAKE) installcheck TAP_TESTS=
+# Makefile.global (included above) empties PROVE_FLAGS: set it again here.
+PROVE_FLAGS = -I ./test/perl
+# PGXS (PG 15) runs TAP only inside installcheck; these run it alone.
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
+test-tap: prove_installcheck
+check-exports: $(shlib)
+	.ci/check-build $(CURDIR)/$(shlib)
+fuzz:
+	.ci/fuzz $(FUZZ_SECONDS)
+asan:
+	PG_CONFIG=$(PG_CONFIG) .ci/asan
+test-all:
+	PG_CONFIG=$(PG_CONFIG) .ci/test-all

@@ -78,6 +78,8 @@ CREATE FUNCTION @extschema@.vector_norm(@extschema@.vector) RETURNS float8
     AS 'MODULE_PATHNAME', 'vecdb_vector_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.l2_normalize(@extschema@.vector) RETURNS @extschema@.vector
     AS 'MODULE_PATHNAME', 'vecdb_vector_l2_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.binary_quantize(@extschema@.vector) RETURNS bit
+    AS 'MODULE_PATHNAME', 'vecdb_vector_binary_quantize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.subvector(@extschema@.vector, integer, integer) RETURNS @extschema@.vector
     AS 'MODULE_PATHNAME', 'vecdb_vector_subvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 

@@ -78,6 +78,8 @@ CREATE FUNCTION @extschema@.l2_norm(@extschema@.halfvec) RETURNS float8
     AS 'MODULE_PATHNAME', 'vecdb_halfvec_l2_norm' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.l2_normalize(@extschema@.halfvec) RETURNS @extschema@.halfvec
     AS 'MODULE_PATHNAME', 'vecdb_halfvec_l2_normalize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.binary_quantize(@extschema@.halfvec) RETURNS bit
+    AS 'MODULE_PATHNAME', 'vecdb_halfvec_binary_quantize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION @extschema@.subvector(@extschema@.halfvec, integer, integer) RETURNS @extschema@.halfvec
     AS 'MODULE_PATHNAME', 'vecdb_halfvec_subvector' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 

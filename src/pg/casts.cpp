@@ -3,6 +3,7 @@
 // target's typmod is enforced like a length coercion.
 #include <cmath>
 
+#include "vecdb/core/half.h"
 #include "vecdb/core/half_exact.h"
 #include "vector_common.h"
 
@@ -13,7 +14,6 @@ extern "C" {
 
 using vecdb::core::double_to_half_bits;
 using vecdb::core::half_bits_finite;
-using vecdb::core::half_bits_to_double;
 using namespace vecdb::pg;
 
 namespace {
@@ -118,7 +118,7 @@ VECDB_FUNCTION(vecdb_vector_to_float4) {
 VECDB_FUNCTION(vecdb_halfvec_to_float4) {
     const HalfVector* v = PG_GETARG_HALFVEC_P(0);
     float* values = static_cast<float*>(palloc(sizeof(float) * v->dim));
-    for (int i = 0; i < v->dim; ++i) values[i] = static_cast<float>(half_bits_to_double(v->x[i]));
+    vecdb::core::halves_to_floats(v->x, values, v->dim);
     PG_RETURN_ARRAYTYPE_P(float4_array(values, v->dim));
 }
 
@@ -126,7 +126,10 @@ VECDB_FUNCTION(vecdb_vector_to_halfvec) {
     const Vector* a = PG_GETARG_VECTOR_P(0);
     check_typmod(a->dim, PG_GETARG_INT32(1));
     HalfVector* r = vecdb_new_halfvec(a->dim);
-    for (int i = 0; i < a->dim; ++i) r->x[i] = to_half(a->x[i], i);
+    // Bulk (F16C where available), bit-identical to the scalar rounding.
+    vecdb::core::floats_to_halves(a->x, r->x, a->dim);
+    for (int i = 0; i < a->dim; ++i)
+        if (!half_bits_finite(r->x[i])) out_of_range(a->x[i], "halfvec", i);
     PG_RETURN_HALFVEC_P(r);
 }
 
@@ -135,6 +138,6 @@ VECDB_FUNCTION(vecdb_halfvec_to_vector) {
     const HalfVector* a = PG_GETARG_HALFVEC_P(0);
     check_typmod(a->dim, PG_GETARG_INT32(1));
     Vector* r = vecdb_new_vector(a->dim);
-    for (int i = 0; i < a->dim; ++i) r->x[i] = static_cast<float>(half_bits_to_double(a->x[i]));
+    vecdb::core::halves_to_floats(a->x, r->x, a->dim);
     PG_RETURN_VECTOR_P(r);
 }

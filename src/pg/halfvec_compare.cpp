@@ -21,8 +21,15 @@ int compare(const HalfVector* a, const HalfVector* b) {
     return a->dim < b->dim ? -1 : a->dim > b->dim ? 1 : 0;
 }
 
+// Frees detoasted copies: btree calls this in long-lived contexts (sorts,
+// index builds), where a copy per comparison would pile up.
 int compare_args(FunctionCallInfo fcinfo) {
-    return compare(PG_GETARG_HALFVEC_P(0), PG_GETARG_HALFVEC_P(1));
+    HalfVector* a = PG_GETARG_HALFVEC_P(0);
+    HalfVector* b = PG_GETARG_HALFVEC_P(1);
+    const int r = compare(a, b);
+    PG_FREE_IF_COPY(a, 0);
+    PG_FREE_IF_COPY(b, 1);
+    return r;
 }
 
 }  // namespace
@@ -37,11 +44,12 @@ VECDB_FUNCTION(vecdb_halfvec_gt) { PG_RETURN_BOOL(compare_args(fcinfo) > 0); }
 
 // -0 (0x8000) equals 0: hash it as 0.
 VECDB_FUNCTION(vecdb_halfvec_hash) {
-    const HalfVector* v = PG_GETARG_HALFVEC_P(0);
+    HalfVector* v = PG_GETARG_HALFVEC_P(0);
     uint32 h = hash_uint32(static_cast<uint32>(v->dim));
     for (int i = 0; i < v->dim; ++i) {
         const uint32 bits = v->x[i] == 0x8000u ? 0u : v->x[i];
         h = hash_combine(h, hash_uint32(bits));
     }
+    PG_FREE_IF_COPY(v, 0);
     PG_RETURN_INT32(static_cast<int32>(h));
 }

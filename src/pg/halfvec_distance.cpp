@@ -10,7 +10,6 @@ using vecdb::pg::check_same_dims;
 
 namespace {
 
-
 using Kernel = float (*)(const half_bits*, const half_bits*, std::size_t) noexcept;
 
 struct Pair {

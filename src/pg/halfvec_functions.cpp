@@ -6,6 +6,10 @@
 #include "vecdb/core/half_exact.h"
 #include "vector_common.h"
 
+extern "C" {
+#include "utils/varbit.h"
+}
+
 using vecdb::core::double_to_half_bits;
 using vecdb::core::half_bits_finite;
 using vecdb::core::half_bits_to_double;
@@ -92,4 +96,16 @@ VECDB_FUNCTION(vecdb_halfvec_concat) {
     std::memcpy(r->x, a->x, sizeof(uint16) * a->dim);
     std::memcpy(r->x + a->dim, b->x, sizeof(uint16) * b->dim);
     PG_RETURN_HALFVEC_P(r);
+}
+
+// One bit per element: 1 where the element is > 0 (for bit-vector indexes).
+VECDB_FUNCTION(vecdb_halfvec_binary_quantize) {
+    const HalfVector* a = arg(fcinfo, 0);
+    VarBit* r = static_cast<VarBit*>(palloc0(VARBITTOTALLEN(a->dim)));
+    SET_VARSIZE(r, VARBITTOTALLEN(a->dim));
+    VARBITLEN(r) = a->dim;
+    bits8* out = VARBITS(r);
+    for (int i = 0; i < a->dim; ++i)
+        if (half_bits_to_double(a->x[i]) > 0) out[i / 8] |= static_cast<bits8>(0x80u >> (i % 8));
+    PG_RETURN_VARBIT_P(r);
 }

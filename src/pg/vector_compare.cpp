@@ -19,8 +19,15 @@ int compare(const Vector* a, const Vector* b) {
     return a->dim < b->dim ? -1 : a->dim > b->dim ? 1 : 0;
 }
 
+// Frees detoasted copies: btree calls this in long-lived contexts (sorts,
+// index builds), where a copy per comparison would pile up.
 int compare_args(FunctionCallInfo fcinfo) {
-    return compare(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1));
+    Vector* a = PG_GETARG_VECTOR_P(0);
+    Vector* b = PG_GETARG_VECTOR_P(1);
+    const int r = compare(a, b);
+    PG_FREE_IF_COPY(a, 0);
+    PG_FREE_IF_COPY(b, 1);
+    return r;
 }
 
 }  // namespace
@@ -35,7 +42,7 @@ VECDB_FUNCTION(vecdb_vector_gt) { PG_RETURN_BOOL(compare_args(fcinfo) > 0); }
 
 // Equal vectors hash equally: -0 and 0 compare equal, so hash as 0.
 VECDB_FUNCTION(vecdb_vector_hash) {
-    const Vector* v = PG_GETARG_VECTOR_P(0);
+    Vector* v = PG_GETARG_VECTOR_P(0);
     uint32 h = hash_uint32(static_cast<uint32>(v->dim));
     for (int i = 0; i < v->dim; ++i) {
         const float f = v->x[i] == 0.0f ? 0.0f : v->x[i];
@@ -43,5 +50,6 @@ VECDB_FUNCTION(vecdb_vector_hash) {
         std::memcpy(&bits, &f, sizeof bits);
         h = hash_combine(h, hash_uint32(bits));
     }
+    PG_FREE_IF_COPY(v, 0);
     PG_RETURN_INT32(static_cast<int32>(h));
 }

@@ -5,6 +5,10 @@
 
 #include "vector_common.h"
 
+extern "C" {
+#include "utils/varbit.h"
+}
+
 using namespace vecdb::pg;
 
 namespace {
@@ -88,4 +92,16 @@ VECDB_FUNCTION(vecdb_vector_concat) {
     std::memcpy(r->x, a->x, sizeof(float) * a->dim);
     std::memcpy(r->x + a->dim, b->x, sizeof(float) * b->dim);
     PG_RETURN_VECTOR_P(r);
+}
+
+// One bit per element: 1 where the element is > 0 (for bit-vector indexes).
+VECDB_FUNCTION(vecdb_vector_binary_quantize) {
+    const Vector* a = arg(fcinfo, 0);
+    VarBit* r = static_cast<VarBit*>(palloc0(VARBITTOTALLEN(a->dim)));
+    SET_VARSIZE(r, VARBITTOTALLEN(a->dim));
+    VARBITLEN(r) = a->dim;
+    bits8* out = VARBITS(r);
+    for (int i = 0; i < a->dim; ++i)
+        if (a->x[i] > 0) out[i / 8] |= static_cast<bits8>(0x80u >> (i % 8));
+    PG_RETURN_VARBIT_P(r);
 }

@@ -131,3 +131,5 @@ CREATE UNIQUE INDEX hcmp_unique ON hcmp (h);
 INSERT INTO hcmp (h) VALUES ('[3]');
 CREATE INDEX ON hcmp USING hash (h);
 DROP TABLE ht, hb, hb2, hcmp;
+
+SELECT binary_quantize('[1,-1,0,2,3,-4,5,6,7]'::halfvec);

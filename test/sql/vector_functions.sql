@@ -78,3 +78,22 @@ SELECT v FROM vcmp WHERE v > '[1]' AND id <> 6 AND id <> 8 ORDER BY v;
 RESET enable_seqscan;
 CREATE INDEX vcmp_hash ON vcmp USING hash (v);
 DROP TABLE vcmp;
+
+-- binary_quantize: one bit per element, 1 where the element is > 0.
+SELECT binary_quantize('[1,-1,0,2,3,-4,5,6,7]'::vector), binary_quantize('[-0.5]'::vector);
+
+-- Every function taking or returning vector/halfvec is IMMUTABLE, PARALLEL
+-- SAFE and STRICT (aggregates are not strict themselves; their transition
+-- functions are). Violations are listed.
+SELECT p.oid::regprocedure, p.provolatile, p.proparallel, p.proisstrict
+FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'vecdb'
+WHERE (p.prorettype IN ('vector'::regtype, 'halfvec'::regtype)
+       OR p.proargtypes::oid[] && ARRAY['vector'::regtype, 'halfvec'::regtype]::oid[])
+  AND (p.provolatile <> 'i' OR p.proparallel <> 's' OR (NOT p.proisstrict AND p.prokind <> 'a'))
+ORDER BY 1;
+-- Operators have commutators where the operation commutes.
+SELECT o.oprname, o.oprleft::regtype, count(*) FILTER (WHERE o.oprcom = 0) AS without_commutator
+FROM pg_operator o WHERE o.oprleft IN ('vector'::regtype, 'halfvec'::regtype)
+  AND o.oprname IN ('<->', '<#>', '<=>', '<+>', '+', '*', '=', '<>', '<', '>', '<=', '>=')
+GROUP BY 1, 2 ORDER BY 2, 1;
