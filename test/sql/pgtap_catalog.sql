@@ -101,6 +101,16 @@ INSERT INTO fn (name, args, returns) VALUES
   ('halfvec_sum', '{double precision[]}', 'halfvec');
 -- The SIMD path in use can change with SET vecdb.simd_path: STABLE.
 INSERT INTO fn (name, args, returns, volatility) VALUES ('vecdb_simd_path', '{}', 'text', 'stable');
+-- hnsw (sql/parts/30_hnsw.sql): the access method's handler, the opclasses'
+-- support function 1 (metric code), and the statistics of this backend's last
+-- hnsw scan (PARALLEL RESTRICTED: a worker has its own).
+INSERT INTO fn (name, args, returns, volatility) VALUES ('hnsw_handler', '{internal}', 'index_am_handler', 'volatile');
+INSERT INTO fn (name, args, returns)
+SELECT 'hnsw_' || t || '_' || m || '_support', '{internal}', 'integer'
+FROM (VALUES ('vector'), ('halfvec')) a(t), (VALUES ('l2'), ('ip'), ('cosine'), ('l1')) b(m);
+INSERT INTO fn (name, args, returns, volatility, strict, parallel) VALUES
+  ('vecdb_last_scan_stats',
+   '{}', 'record', 'volatile', false, 'r');  -- OUT distances, buffer_accesses, visited, returned bigint
 -- Aggregates are not strict (their transition functions are).
 INSERT INTO fn (name, args, returns, strict, is_agg) VALUES
   ('avg', '{vector}', 'vector', false, true),
@@ -155,6 +165,9 @@ INSERT INTO opc (name, am, type, is_default) VALUES
   ('vector_ops', 'hash', 'vector', true),
   ('halfvec_ops', 'btree', 'halfvec', true),
   ('halfvec_ops', 'hash', 'halfvec', true);
+INSERT INTO opc (name, am, type, is_default)
+SELECT t || '_' || m || '_ops', 'hnsw', t, m = 'l2'
+FROM (VALUES ('vector'), ('halfvec')) a(t), (VALUES ('l2'), ('ip'), ('cosine'), ('l1')) b(m);
 
 -- What the extension really owns.
 CREATE TEMP VIEW ext_objects AS
@@ -190,7 +203,7 @@ SELECT is_aggregate(name, args) FROM fn WHERE is_agg ORDER BY ord;
 -- ... and together: exactly these functions, strictness and parallel safety included.
 SELECT set_eq(
   $$ SELECT format('%s(%s) -> %s volatility=%s strict=%s parallel=%s', p.proname,
-                   pg_get_function_identity_arguments(p.oid), p.prorettype::regtype, p.provolatile, p.proisstrict,
+                   oidvectortypes(p.proargtypes), p.prorettype::regtype, p.provolatile, p.proisstrict,
                    p.proparallel) COLLATE "default"
      FROM pg_proc p JOIN ext_objects x ON x.classid = 'pg_proc'::regclass AND x.objid = p.oid $$,
   $$ SELECT format('%s(%s) -> %s volatility=%s strict=%s parallel=%s', name, array_to_string(args, ', '), returns,
@@ -199,8 +212,8 @@ SELECT set_eq(
   'the extension has exactly the listed functions, with their strictness and parallel safety');
 SELECT is_empty(
   $$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN ext_objects x ON x.classid = 'pg_proc'::regclass AND x.objid = p.oid
-     WHERE p.proparallel <> 's' $$,
-  'every function is PARALLEL SAFE');
+     WHERE p.proparallel <> 's' AND p.proname <> 'vecdb_last_scan_stats' $$,
+  'every function is PARALLEL SAFE (but vecdb_last_scan_stats: backend-local state)');
 
 -- Operators.
 SELECT has_operator(lt, name, rt, returns) FROM op ORDER BY ord;
