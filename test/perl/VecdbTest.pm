@@ -1,0 +1,62 @@
+# Helpers shared by vecdb's TAP tests (test/t/*.pl); PROVE_FLAGS puts this
+# directory on @INC.
+package VecdbTest;
+use strict;
+use warnings;
+use Test::More;
+use Exporter 'import';
+our @EXPORT = qw(vec_sql half_sql fill_sql check_index_ok check_all_indexes_ok exact_ids index_ids);
+
+# SQL for the deterministic vector of row $i (an SQL expression) with $dim
+# elements: row i is [10 sin(7i + 0.37j)] for j = 1..dim.
+sub vec_sql {
+    my ($i, $dim) = @_;
+    return "(SELECT array_agg(10 * sin(($i) * 7 + j * 0.37))::real[]::vector FROM generate_series(1, $dim) j)";
+}
+sub half_sql {
+    my ($i, $dim) = @_;
+    return "(SELECT array_agg(10 * sin(($i) * 7 + j * 0.37))::real[]::halfvec FROM generate_series(1, $dim) j)";
+}
+
+# INSERT of rows $from..$to into a table (id int, v vector(dim)[, h halfvec(dim)]).
+sub fill_sql {
+    my ($table, $from, $to, $dim, $with_half) = @_;
+    my $cols = vec_sql('i', $dim) . ($with_half ? ', ' . half_sql('i', $dim) : '');
+    return "INSERT INTO $table SELECT i, $cols FROM generate_series($from, $to) i";
+}
+
+# Runs vecdb_index_check on one index; passes when it reports no 'error'
+# rows. Warnings are shown as notes. Returns the summary line.
+sub check_index_ok {
+    my ($node, $db, $index, $name) = @_;
+    my $rows = $node->safe_psql($db, "SELECT severity || ' ' || kind || ' ' || coalesce(blkno::text, '-') || ' '
+        || coalesce(node::text, '-') || ': ' || detail FROM vecdb_index_check('$index'::regclass)");
+    my @errors = grep { /^error / } split /\n/, $rows;
+    note($_) for grep { !/^error / } split /\n/, $rows;
+    ok(!@errors, $name // "vecdb_index_check($index) finds no problem") or diag(join("\n", @errors[0 .. ($#errors < 20 ? $#errors : 19)]));
+    my ($summary) = grep { /^info summary/ } split /\n/, $rows;
+    return $summary // '';
+}
+
+# Checks every hnsw index of the database.
+sub check_all_indexes_ok {
+    my ($node, $db, $label) = @_;
+    my @idx = split /\n/, $node->safe_psql($db, q{SELECT c.oid::regclass FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+        WHERE a.amname = 'hnsw' ORDER BY 1});
+    check_index_ok($node, $db, $_, "$label: vecdb_index_check($_) finds no problem") for @idx;
+    return scalar @idx;
+}
+
+# Ids of the k nearest rows: exact (sequential scan) and through the index.
+sub exact_ids {
+    my ($node, $db, $table, $expr, $k) = @_;
+    return $node->safe_psql($db, "SET enable_indexscan = off; SELECT string_agg(id::text, ',' ORDER BY d, id) FROM
+        (SELECT id, $expr AS d FROM $table ORDER BY $expr, id LIMIT $k) s");
+}
+sub index_ids {
+    my ($node, $db, $table, $expr, $k) = @_;
+    return $node->safe_psql($db, "SET enable_seqscan = off; SET hnsw.ef_search = 400; SELECT string_agg(id::text, ',' ORDER BY d, id) FROM
+        (SELECT id, $expr AS d FROM $table ORDER BY $expr LIMIT $k) s");
+}
+
+1;
