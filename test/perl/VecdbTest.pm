@@ -29,8 +29,10 @@ sub fill_sql {
 # rows. Warnings are shown as notes. Returns the summary line.
 sub check_index_ok {
     my ($node, $db, $index, $name) = @_;
+    my $schema = $node->safe_psql($db, q{SELECT quote_ident(n.nspname) FROM pg_extension e
+        JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vecdb'});
     my $rows = $node->safe_psql($db, "SELECT severity || ' ' || kind || ' ' || coalesce(blkno::text, '-') || ' '
-        || coalesce(node::text, '-') || ': ' || detail FROM vecdb_index_check('$index'::regclass)");
+        || coalesce(node::text, '-') || ': ' || detail FROM $schema.vecdb_index_check('$index'::regclass)");
     my @errors = grep { /^error / } split /\n/, $rows;
     note($_) for grep { !/^error / } split /\n/, $rows;
     ok(!@errors, $name // "vecdb_index_check($index) finds no problem") or diag(join("\n", @errors[0 .. ($#errors < 20 ? $#errors : 19)]));
