@@ -501,8 +501,10 @@ void check_reachability(Check* c) {
     pfree(queue);
     for (NodeId id = 0; id < c->capacity; ++id)
         if (c->state[id] == kSlotLive && !c->reached[id])
-            report(c, false, kKindUnreachable, g.block_of(id), id, "live node %u cannot be reached from entry point %u",
-                   id, m.entry_id);
+            report(c, false, kKindUnreachable, g.block_of(id), id,
+                   "live node %u (heap tid (%u,%u)) cannot be reached from entry point %u", id,
+                   ItemPointerGetBlockNumberNoCheck(&c->tids[id]), ItemPointerGetOffsetNumberNoCheck(&c->tids[id]),
+                   m.entry_id);
 }
 
 int tid_node_cmp(const void* a, const void* b) {

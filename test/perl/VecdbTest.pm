@@ -8,15 +8,15 @@ use Exporter 'import';
 our @EXPORT = qw(vec_sql half_sql fill_sql check_index_ok check_all_indexes_ok exact_ids index_ids);
 
 # SQL for the deterministic vector of row $i (an SQL expression) with $dim
-# elements: row i is [10 sin(7i + 0.37j)] for j = 1..dim.
-sub vec_sql {
+# elements in [-1, 1): a hash of (i, j) (fract(sin(...) * 43758.5453)), so
+# rows are spread like random data and no two rows are equal.
+sub _elems {
     my ($i, $dim) = @_;
-    return "(SELECT array_agg(10 * sin(($i) * 7 + j * 0.37))::real[]::vector FROM generate_series(1, $dim) j)";
+    return "(SELECT array_agg((s - floor(s)) * 2 - 1 ORDER BY j)::real[] FROM
+             (SELECT j, sin(($i) * 12.9898 + j * 78.233) * 43758.5453 AS s FROM generate_series(1, $dim) j) h)";
 }
-sub half_sql {
-    my ($i, $dim) = @_;
-    return "(SELECT array_agg(10 * sin(($i) * 7 + j * 0.37))::real[]::halfvec FROM generate_series(1, $dim) j)";
-}
+sub vec_sql { return _elems(@_) . '::vector'; }
+sub half_sql { return _elems(@_) . '::halfvec'; }
 
 # INSERT of rows $from..$to into a table (id int, v vector(dim)[, h halfvec(dim)]).
 sub fill_sql {
