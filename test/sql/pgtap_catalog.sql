@@ -16,7 +16,7 @@ BEGIN;
 -- name, argument types, result; then volatility, strict, parallel ('s' safe).
 CREATE TEMP TABLE fn (ord serial, name name, args name[], returns text,
                       volatility text DEFAULT 'immutable', strict bool DEFAULT true,
-                      parallel "char" DEFAULT 's', is_agg bool DEFAULT false);
+                      parallel "char" DEFAULT 's', is_agg bool DEFAULT false, retset bool DEFAULT false);
 INSERT INTO fn (name, args, returns) VALUES
   ('vector_in', '{cstring,oid,integer}', 'vector'),
   ('vector_out', '{vector}', 'cstring'),
@@ -113,8 +113,8 @@ INSERT INTO fn (name, args, returns, volatility, strict, parallel) VALUES
    '{}', 'record', 'volatile', false, 'r');  -- OUT distances, buffer_accesses, visited, returned bigint
 -- The index checker (sql/parts/90_check.sql): reads pages and the heap under
 -- this backend's snapshot, so PARALLEL RESTRICTED.
-INSERT INTO fn (name, args, returns, volatility, strict, parallel) VALUES
-  ('vecdb_index_check', '{regclass,boolean,boolean}', 'record', 'volatile', true, 'r');
+INSERT INTO fn (name, args, returns, volatility, strict, parallel, retset) VALUES
+  ('vecdb_index_check', '{regclass,boolean,boolean}', 'record', 'volatile', true, 'r', true);
 -- Aggregates are not strict (their transition functions are).
 INSERT INTO fn (name, args, returns, strict, is_agg) VALUES
   ('avg', '{vector}', 'vector', false, true),
@@ -201,16 +201,18 @@ SELECT is((SELECT count(*)::int FROM ext_objects WHERE classid = 'pg_type'::regc
 
 -- Functions: existence, result type, volatility.
 SELECT has_function(name, args) FROM fn ORDER BY ord;
-SELECT function_returns(name, args, returns) FROM fn ORDER BY ord;
+SELECT function_returns(name, args, CASE WHEN retset THEN 'setof ' || returns ELSE returns END) FROM fn ORDER BY ord;
 SELECT volatility_is(name, args, volatility) FROM fn ORDER BY ord;
 SELECT is_aggregate(name, args) FROM fn WHERE is_agg ORDER BY ord;
 -- ... and together: exactly these functions, strictness and parallel safety included.
 SELECT set_eq(
-  $$ SELECT format('%s(%s) -> %s volatility=%s strict=%s parallel=%s', p.proname,
-                   oidvectortypes(p.proargtypes), p.prorettype::regtype, p.provolatile, p.proisstrict,
+  $$ SELECT format('%s(%s) -> %s%s volatility=%s strict=%s parallel=%s', p.proname,
+                   oidvectortypes(p.proargtypes), CASE WHEN p.proretset THEN 'setof ' END, p.prorettype::regtype,
+                   p.provolatile, p.proisstrict,
                    p.proparallel) COLLATE "default"
      FROM pg_proc p JOIN ext_objects x ON x.classid = 'pg_proc'::regclass AND x.objid = p.oid $$,
-  $$ SELECT format('%s(%s) -> %s volatility=%s strict=%s parallel=%s', name, array_to_string(args, ', '), returns,
+  $$ SELECT format('%s(%s) -> %s%s volatility=%s strict=%s parallel=%s', name, array_to_string(args, ', '),
+                   CASE WHEN retset THEN 'setof ' END, returns,
                    left(volatility, 1), strict, parallel)
      FROM fn $$,
   'the extension has exactly the listed functions, with their strictness and parallel safety');
