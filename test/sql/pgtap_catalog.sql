@@ -113,6 +113,10 @@ FROM (VALUES ('vector'), ('halfvec')) a(t), (VALUES ('l2'), ('ip'), ('cosine'), 
 INSERT INTO fn (name, args, returns, volatility, strict, parallel) VALUES
   ('vecdb_last_scan_stats',
    '{}', 'record', 'volatile', false, 'r');  -- OUT distances, buffer_accesses, visited, returned bigint
+-- Index checker (sql/parts/90_check.sql): PARALLEL RESTRICTED, it takes locks
+-- and reads the whole index; OUT severity, kind, blkno, node, detail.
+INSERT INTO fn (name, args, returns, volatility, parallel) VALUES
+  ('vecdb_index_check', '{regclass,boolean,boolean}', 'setof record', 'volatile', 'r');
 -- Aggregates are not strict (their transition functions are).
 INSERT INTO fn (name, args, returns, strict, is_agg) VALUES
   ('avg', '{vector}', 'vector', false, true),
@@ -205,7 +209,8 @@ SELECT is_aggregate(name, args) FROM fn WHERE is_agg ORDER BY ord;
 -- ... and together: exactly these functions, strictness and parallel safety included.
 SELECT set_eq(
   $$ SELECT format('%s(%s) -> %s volatility=%s strict=%s parallel=%s', p.proname,
-                   oidvectortypes(p.proargtypes), p.prorettype::regtype, p.provolatile, p.proisstrict,
+                   oidvectortypes(p.proargtypes),
+                   CASE WHEN p.proretset THEN 'setof ' ELSE '' END || p.prorettype::regtype, p.provolatile, p.proisstrict,
                    p.proparallel) COLLATE "default"
      FROM pg_proc p JOIN ext_objects x ON x.classid = 'pg_proc'::regclass AND x.objid = p.oid $$,
   $$ SELECT format('%s(%s) -> %s volatility=%s strict=%s parallel=%s', name, array_to_string(args, ', '), returns,
@@ -214,8 +219,8 @@ SELECT set_eq(
   'the extension has exactly the listed functions, with their strictness and parallel safety');
 SELECT is_empty(
   $$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN ext_objects x ON x.classid = 'pg_proc'::regclass AND x.objid = p.oid
-     WHERE p.proparallel <> 's' AND p.proname <> 'vecdb_last_scan_stats' $$,
-  'every function is PARALLEL SAFE (but vecdb_last_scan_stats: backend-local state)');
+     WHERE p.proparallel <> 's' AND p.proname NOT IN ('vecdb_last_scan_stats', 'vecdb_index_check') $$,
+  'every function is PARALLEL SAFE (but vecdb_last_scan_stats: backend-local state; vecdb_index_check)');
 
 -- Operators.
 SELECT has_operator(lt, name, rt, returns) FROM op ORDER BY ord;
