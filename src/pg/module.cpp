@@ -6,6 +6,8 @@ extern "C" {
 #include "utils/guc.h"
 }
 
+void vecdb_hnsw_init(void);  // src/pg/hnsw_handler.cpp
+
 extern "C" {
 PG_MODULE_MAGIC;
 PGDLLEXPORT void _PG_init(void);
@@ -50,4 +52,5 @@ void _PG_init(void) {
                              simd_path_options, PGC_USERSET, 0, check_simd_path, assign_simd_path,
                              nullptr);
     MarkGUCPrefixReserved("vecdb");
+    vecdb_hnsw_init();
 }

@@ -11,6 +11,8 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 RESET client_min_messages;
+-- Settings appear in pg_settings once the library is loaded.
+LOAD 'vecdb';
 BEGIN;
 
 -- name, argument types, result; then volatility, strict, parallel ('s' safe).
@@ -101,6 +103,20 @@ INSERT INTO fn (name, args, returns) VALUES
   ('halfvec_sum', '{double precision[]}', 'halfvec');
 -- The SIMD path in use can change with SET vecdb.simd_path: STABLE.
 INSERT INTO fn (name, args, returns, volatility) VALUES ('vecdb_simd_path', '{}', 'text', 'stable');
+-- hnsw (sql/parts/30_hnsw.sql): the access method's handler, the opclasses'
+-- support function 1 (metric code), and the statistics of this backend's last
+-- hnsw scan (PARALLEL RESTRICTED: a worker has its own).
+INSERT INTO fn (name, args, returns, volatility) VALUES ('hnsw_handler', '{internal}', 'index_am_handler', 'volatile');
+INSERT INTO fn (name, args, returns)
+SELECT 'hnsw_' || t || '_' || m || '_support', '{internal}', 'integer'
+FROM (VALUES ('vector'), ('halfvec')) a(t), (VALUES ('l2'), ('ip'), ('cosine'), ('l1')) b(m);
+INSERT INTO fn (name, args, returns, volatility, strict, parallel) VALUES
+  ('vecdb_last_scan_stats',
+   '{}', 'record', 'volatile', false, 'r');  -- OUT distances, buffer_accesses, visited, returned bigint
+-- Index checker (sql/parts/90_check.sql): PARALLEL RESTRICTED, it takes locks
+-- and reads the whole index; OUT severity, kind, blkno, node, detail.
+INSERT INTO fn (name, args, returns, volatility, parallel) VALUES
+  ('vecdb_index_check', '{regclass,boolean,boolean}', 'setof record', 'volatile', 'r');
 -- Aggregates are not strict (their transition functions are).
 INSERT INTO fn (name, args, returns, strict, is_agg) VALUES
   ('avg', '{vector}', 'vector', false, true),
@@ -155,13 +171,16 @@ INSERT INTO opc (name, am, type, is_default) VALUES
   ('vector_ops', 'hash', 'vector', true),
   ('halfvec_ops', 'btree', 'halfvec', true),
   ('halfvec_ops', 'hash', 'halfvec', true);
+INSERT INTO opc (name, am, type, is_default)
+SELECT t || '_' || m || '_ops', 'hnsw', t, m = 'l2'
+FROM (VALUES ('vector'), ('halfvec')) a(t), (VALUES ('l2'), ('ip'), ('cosine'), ('l1')) b(m);
 
 -- What the extension really owns.
 CREATE TEMP VIEW ext_objects AS
 SELECT d.classid, d.objid FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' AND e.extname = 'vecdb';
 
-SELECT plan(8 + 2 + 3 * (SELECT count(*)::int FROM fn) + (SELECT count(*)::int FROM fn WHERE is_agg)
+SELECT plan(8 + 2 + 10 + 3 * (SELECT count(*)::int FROM fn) + (SELECT count(*)::int FROM fn WHERE is_agg)
             + (SELECT count(*)::int FROM op) + 2 * (SELECT count(*)::int FROM cast_)
             + (SELECT count(DISTINCT name)::int FROM opc));
 
@@ -190,7 +209,8 @@ SELECT is_aggregate(name, args) FROM fn WHERE is_agg ORDER BY ord;
 -- ... and together: exactly these functions, strictness and parallel safety included.
 SELECT set_eq(
   $$ SELECT format('%s(%s) -> %s volatility=%s strict=%s parallel=%s', p.proname,
-                   pg_get_function_identity_arguments(p.oid), p.prorettype::regtype, p.provolatile, p.proisstrict,
+                   oidvectortypes(p.proargtypes),
+                   CASE WHEN p.proretset THEN 'setof ' ELSE '' END || p.prorettype::regtype, p.provolatile, p.proisstrict,
                    p.proparallel) COLLATE "default"
      FROM pg_proc p JOIN ext_objects x ON x.classid = 'pg_proc'::regclass AND x.objid = p.oid $$,
   $$ SELECT format('%s(%s) -> %s volatility=%s strict=%s parallel=%s', name, array_to_string(args, ', '), returns,
@@ -199,8 +219,8 @@ SELECT set_eq(
   'the extension has exactly the listed functions, with their strictness and parallel safety');
 SELECT is_empty(
   $$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN ext_objects x ON x.classid = 'pg_proc'::regclass AND x.objid = p.oid
-     WHERE p.proparallel <> 's' $$,
-  'every function is PARALLEL SAFE');
+     WHERE p.proparallel <> 's' AND p.proname NOT IN ('vecdb_last_scan_stats', 'vecdb_index_check') $$,
+  'every function is PARALLEL SAFE (but vecdb_last_scan_stats: backend-local state; vecdb_index_check)');
 
 -- Operators.
 SELECT has_operator(lt, name, rt, returns) FROM op ORDER BY ord;
@@ -238,6 +258,43 @@ SELECT set_eq(
             ('avg(halfvec) combine=vector_combine state=double precision[]'),
             ('sum(halfvec) combine=vector_combine state=double precision[]') $$,
   'avg and sum have a combine function (parallel aggregation)');
+
+-- The hnsw index access method: handler, one ORDER BY operator and one
+-- support function per operator class, option and setting ranges.
+SELECT is((SELECT format('type=%s handler=%s', amtype, amhandler) FROM pg_am WHERE amname = 'hnsw'),
+          'type=i handler=hnsw_handler', 'hnsw is an index access method with handler hnsw_handler');
+SELECT set_eq(
+  $$ SELECT format('%s: %s(%s,%s) purpose=%s order by %s support 1=%s', c.opcname, o.oprname, ao.amoplefttype::regtype,
+                   ao.amoprighttype::regtype, ao.amoppurpose, sf.opfname, ap.amproc) COLLATE "default"
+     FROM pg_opclass c JOIN pg_am am ON am.oid = c.opcmethod AND am.amname = 'hnsw'
+     JOIN pg_amop ao ON ao.amopfamily = c.opcfamily AND ao.amopstrategy = 1
+     JOIN pg_operator o ON o.oid = ao.amopopr
+     LEFT JOIN pg_opfamily sf ON sf.oid = ao.amopsortfamily
+     LEFT JOIN pg_amproc ap ON ap.amprocfamily = c.opcfamily AND ap.amprocnum = 1 $$,
+  $$ SELECT format('%s_%s_ops: %s(%s,%s) purpose=o order by float_ops support 1=hnsw_%s_%s_support', t, m, op, t, t, t, m)
+     FROM (VALUES ('vector'), ('halfvec')) a(t),
+          (VALUES ('l2', '<->'), ('ip', '<#>'), ('cosine', '<=>'), ('l1', '<+>')) b(m, op) $$,
+  'each hnsw opclass orders by its distance operator (float_ops) and names its support function');
+SELECT is((SELECT count(*)::int FROM pg_amop ao JOIN pg_opclass c ON c.opcfamily = ao.amopfamily
+           JOIN pg_am am ON am.oid = c.opcmethod AND am.amname = 'hnsw'), 8,
+          'hnsw opclasses have no other operators (the index only serves ORDER BY)');
+SELECT results_eq(
+  $$ SELECT format('%s=%s [%s..%s] %s', name, boot_val, min_val, max_val, context) COLLATE "default"
+     FROM pg_settings WHERE name IN ('hnsw.ef_search', 'hnsw.max_scan_tuples', 'vecdb.simd_path') ORDER BY name $$,
+  $$ VALUES ('hnsw.ef_search=40 [1..1000] user'), ('hnsw.max_scan_tuples=20000 [1..2147483647] user'),
+            ('vecdb.simd_path=auto [..] user') $$,
+  'settings: defaults, ranges, and any user may SET them');
+SELECT is((SELECT enumvals::text FROM pg_settings WHERE name = 'hnsw.iterative_scan'),
+          '{off,relaxed_order,strict_order}', 'hnsw.iterative_scan takes off, relaxed_order, strict_order');
+CREATE TEMP TABLE opt_check (v vector(3));
+SELECT throws_ok($$ CREATE INDEX ON opt_check USING hnsw (v) WITH (m = 1) $$, '22023', NULL, 'hnsw rejects m < 2');
+SELECT throws_ok($$ CREATE INDEX ON opt_check USING hnsw (v) WITH (m = 101) $$, '22023', NULL, 'hnsw rejects m > 100');
+SELECT throws_ok($$ CREATE INDEX ON opt_check USING hnsw (v) WITH (ef_construction = 1001) $$, '22023', NULL,
+                 'hnsw rejects ef_construction > 1000');
+SELECT throws_ok($$ CREATE INDEX ON opt_check USING hnsw (v) WITH (m = 16, ef_construction = 20) $$, '22023', NULL,
+                 'hnsw rejects ef_construction < 2 * m');
+SELECT lives_ok($$ CREATE INDEX ON opt_check USING hnsw (v) WITH (m = 2, ef_construction = 4) $$,
+                'hnsw accepts the smallest options');
 
 SELECT * FROM finish();
 ROLLBACK;

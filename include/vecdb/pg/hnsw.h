@@ -1,0 +1,219 @@
+// The hnsw index access method: on-page layout and the declarations its
+// files share. docs/hnsw.md explains the design; this header is the contract
+// between hnsw_handler.cpp, hnsw_page.cpp, hnsw_build.cpp, hnsw_insert.cpp,
+// hnsw_scan.cpp, hnsw_vacuum.cpp and hnsw_cost.cpp.
+//
+// Block 0 is the metapage. Element pages hold fixed-size slots; a node id is
+// its location: id = blkno * slots_per_page + slot. When one slot does not
+// fit a page (high dimensions) it spans blocks_per_slot consecutive blocks
+// and slots_per_page = 1 (id = first block). Upper-level neighbour lists of
+// the few nodes with level > 0 are items on separate "upper" pages.
+//
+// Slot (MAXALIGNed, slot_bytes long):
+//   SlotHeader (16 B) | level-0 neighbour ids: uint32[2m] | vector
+// The vector is float32 (vector opclasses) or float16 bits (halfvec), the
+// normalised copy for cosine. Upper record (one item on an upper page):
+//   for l in 1..level: uint32 count, uint32 ids[m]
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+#include "vecdb/core/hnsw.h"
+#include "vecdb/pg/pg_includes.h"
+
+extern "C" {
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "access/generic_xlog.h"
+#include "access/relscan.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
+#include "utils/rel.h"
+}
+
+namespace vecdb::pg::hnsw {
+
+namespace core = vecdb::core::hnsw;
+using core::NodeId;
+using core::kNoNode;
+
+constexpr std::uint32_t kMagic = 0x56444248;  // "VDBH"
+constexpr std::uint32_t kVersion = 1;
+constexpr BlockNumber kMetaBlock = 0;
+
+// Page kinds, in the special space of every page.
+// kPageContinuation: the 2nd.. blocks of a slot that spans blocks.
+enum PageKind : std::uint16_t { kPageMeta = 1, kPageElement = 2, kPageUpper = 3, kPageContinuation = 4 };
+
+struct PageOpaque {
+    std::uint16_t kind;
+    std::uint16_t unused;
+    std::uint32_t magic;  // kMagic: tells our pages apart in dumps
+};
+
+// Slot states. A free slot may be (re)used by an insert; a deleted one still
+// carries its links (scans walk through it) until vacuum frees it.
+enum SlotState : std::uint8_t { kSlotFree = 0, kSlotLive = 1, kSlotDeleted = 2 };
+
+struct SlotHeader {
+    ItemPointerData tid;      // heap tuple
+    std::uint8_t level;       // 0..kMaxLevel
+    std::uint8_t state;       // SlotState
+    std::uint16_t n0;         // level-0 neighbour count
+    OffsetNumber upper_off;   // upper record item (level > 0)
+    BlockNumber upper_blk;
+};
+static_assert(sizeof(SlotHeader) == 16, "slot header is 16 bytes");
+
+constexpr int kMaxFreeBlocks = 64;
+
+// Lives at PageGetContents(metapage); pd_lower covers it (full-page images
+// keep it).
+struct MetaPage {
+    std::uint32_t magic;
+    std::uint32_t version;
+    std::uint32_t dim;  // 0 until the first vector arrives (empty build)
+    std::uint8_t metric;
+    std::uint8_t elem_type;
+    std::uint16_t m;
+    std::uint16_t ef_construction;
+    std::uint16_t slots_per_page;
+    std::uint16_t blocks_per_slot;
+    std::uint16_t unused;
+    std::uint32_t slot_bytes;
+    NodeId entry_id;  // kNoNode when the graph is empty
+    std::int32_t entry_level;
+    BlockNumber insert_block;  // last element block: append target
+    BlockNumber upper_block;   // last upper block: where new records go
+    std::uint64_t live_nodes;  // approximate (statistics only)
+    std::uint32_t n_free_blocks;
+    BlockNumber free_blocks[kMaxFreeBlocks];  // blocks with free slots (vacuum)
+};
+
+// Geometry and metric of one index, read from its metapage.
+struct Geometry {
+    std::uint32_t dim = 0;
+    core::Metric metric = core::Metric::L2;
+    core::ElemType type = core::ElemType::F32;
+    int m = 16;
+    int ef_construction = 64;
+    std::uint32_t slots_per_page = 0;
+    std::uint32_t blocks_per_slot = 1;
+    std::uint32_t slot_bytes = 0;
+    std::uint32_t vec_bytes = 0;
+    std::uint32_t vec_offset = 0;    // within the slot
+    std::uint32_t upper_bytes_per_level = 0;
+
+    core::Space space() const {
+        core::Space s;
+        s.metric = metric;
+        s.type = type;
+        s.dim = dim;
+        return s;
+    }
+    BlockNumber block_of(NodeId id) const { return id / slots_per_page; }
+    std::uint32_t slot_of(NodeId id) const { return id % slots_per_page; }
+    NodeId id_of(BlockNumber blk, std::uint32_t slot) const { return blk * slots_per_page + slot; }
+};
+
+// Bytes of the slot area of a page (between header and special space).
+constexpr std::size_t kAreaStart = MAXALIGN(SizeOfPageHeaderData);
+constexpr std::size_t kAreaBytes = BLCKSZ - kAreaStart - MAXALIGN(sizeof(PageOpaque));
+
+// Fills geometry for dim/metric/type/m (slots per page, blocks per slot).
+void compute_geometry(Geometry& g, std::uint32_t dim, core::Metric metric, core::ElemType type,
+                      int m, int ef_construction);
+
+inline PageOpaque* page_opaque(Page page) { return reinterpret_cast<PageOpaque*>(PageGetSpecialPointer(page)); }
+inline MetaPage* page_meta(Page page) { return reinterpret_cast<MetaPage*>(PageGetContents(page)); }
+inline char* slot_ptr(Page page, const Geometry& g, std::uint32_t slot) {
+    return reinterpret_cast<char*>(page) + kAreaStart + static_cast<std::size_t>(slot) * g.slot_bytes;
+}
+inline SlotHeader* slot_header(char* slot) { return reinterpret_cast<SlotHeader*>(slot); }
+inline std::uint32_t* slot_neighbors(char* slot) { return reinterpret_cast<std::uint32_t*>(slot + sizeof(SlotHeader)); }
+
+// Page initialisers (the page is a buffer copy or a palloc'd image).
+void init_meta_page(Page page, const Geometry& g);
+void init_element_page(Page page, bool continuation = false);
+void init_upper_page(Page page);
+void geometry_from_meta(const MetaPage* meta, Geometry& g);
+
+// Reads the metapage (share lock, released on return).
+void read_meta(Relation index, MetaPage* out);
+
+// Copies a slot's header, level-0 list (if nbrs) and vector (if vec);
+// false if the id cannot be a slot or the block is no element page.
+bool read_slot(Relation index, const Geometry& g, NodeId id, SlotHeader* hdr, NodeId* nbrs, void* vec);
+// The list of a node at level >= 1 (hdr from read_slot); returns the count.
+int read_upper_list(Relation index, const Geometry& g, const SlotHeader& hdr, int level, NodeId* out);
+// Which bytes of the vector block k of a slot holds (k = 0: the head).
+inline void vector_part(const Geometry& g, std::uint32_t k, std::size_t* off, std::size_t* len) {
+    const std::size_t head = kAreaBytes - g.vec_offset;
+    if (k == 0) {
+        *off = 0;
+        *len = g.vec_bytes < head ? g.vec_bytes : head;
+        return;
+    }
+    *off = head + (k - 1) * kAreaBytes;
+    const std::size_t rest = g.vec_bytes > *off ? g.vec_bytes - *off : 0;
+    *len = rest < kAreaBytes ? rest : kAreaBytes;
+}
+
+// Opclass -> metric and element type (support function 1 returns a code).
+void opclass_metric(Relation index, core::Metric* metric, core::ElemType* type);
+
+// Prepares a vector datum for the index: copies it into dst (geometry's
+// element type) and normalises it for cosine. Returns false for a vector
+// the index cannot hold (zero norm under cosine). Raises on wrong dims.
+// Returns the datum's dimension in *dim_out when dst is null (probe).
+std::uint32_t datum_dim(Datum value, core::ElemType type);
+bool prepare_vector(Datum value, const Geometry& g, void* dst);
+
+// Options (reloptions) and settings.
+struct Options {
+    int32 vl_len_;
+    int m;
+    int ef_construction;
+};
+int option_m(Relation index);
+int option_ef_construction(Relation index);
+
+extern int ef_search_setting;
+extern int iterative_scan_setting;  // IterativeScan
+extern int max_scan_tuples_setting;
+enum IterativeScan : int { kIterOff = 0, kIterRelaxed = 1, kIterStrict = 2 };
+
+// Build progress subphases (ambuildphasename).
+constexpr int kPhaseLoad = 2;
+constexpr int kPhaseGraph = 3;
+constexpr int kPhaseWrite = 4;
+
+// Per-scan counters of the last scan in this backend.
+struct ScanStats {
+    std::int64_t distances = 0;
+    std::int64_t buffer_accesses = 0;
+    std::int64_t visited = 0;
+    std::int64_t returned = 0;
+};
+extern ScanStats last_scan_stats;
+
+}  // namespace vecdb::pg::hnsw
+
+// Access-method callbacks (C linkage not needed: Postgres reaches them
+// through the IndexAmRoutine the handler returns).
+IndexBuildResult* vecdb_hnsw_build(Relation heap, Relation index, IndexInfo* info);
+void vecdb_hnsw_buildempty(Relation index);
+bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, Relation heap,
+                       IndexUniqueCheck check, bool indexUnchanged, IndexInfo* info);
+IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDeleteResult* stats,
+                                             IndexBulkDeleteCallback callback, void* state);
+IndexBulkDeleteResult* vecdb_hnsw_vacuumcleanup(IndexVacuumInfo* info, IndexBulkDeleteResult* stats);
+void vecdb_hnsw_costestimate(PlannerInfo* root, IndexPath* path, double loop_count, Cost* startup, Cost* total,
+                             Selectivity* selectivity, double* correlation, double* pages);
+IndexScanDesc vecdb_hnsw_beginscan(Relation index, int nkeys, int norderbys);
+void vecdb_hnsw_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+bool vecdb_hnsw_gettuple(IndexScanDesc scan, ScanDirection dir);
+void vecdb_hnsw_endscan(IndexScanDesc scan);
+
+// Called once from _PG_init: settings and the reloption kind.
+void vecdb_hnsw_init(void);

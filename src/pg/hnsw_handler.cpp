@@ -1,0 +1,248 @@
+// hnsw access method: the handler, index options, settings, opclass
+// validation, build phase names, and the per-scan statistics function.
+//
+// How the AM learns metric and element type: every hnsw opclass has support
+// function 1, a tiny C function `(internal) RETURNS int4` that returns
+// metric | element_type << 8 (metric: 0 L2, 1 inner product, 2 cosine,
+// 3 L1; type: 0 float32 (vector), 1 float16 (halfvec)).
+#include <climits>
+
+#include "vecdb/pg/hnsw.h"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "access/reloptions.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_opclass.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "funcapi.h"
+#include "utils/catcache.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
+}
+
+namespace vecdb::pg::hnsw {
+
+int ef_search_setting = 40;
+int iterative_scan_setting = kIterOff;
+int max_scan_tuples_setting = 20000;
+ScanStats last_scan_stats;
+
+namespace {
+
+relopt_kind hnsw_relopt_kind;
+
+const struct config_enum_entry iterative_scan_options[] = {
+    {"off", kIterOff, false},
+    {"relaxed_order", kIterRelaxed, false},
+    {"strict_order", kIterStrict, false},
+    {nullptr, 0, false},
+};
+
+constexpr int kDefaultM = 16;
+constexpr int kDefaultEfConstruction = 64;
+
+}  // namespace
+
+int option_m(Relation index) {
+    const Options* o = reinterpret_cast<const Options*>(index->rd_options);
+    return o ? o->m : kDefaultM;
+}
+
+int option_ef_construction(Relation index) {
+    const Options* o = reinterpret_cast<const Options*>(index->rd_options);
+    return o ? o->ef_construction : kDefaultEfConstruction;
+}
+
+}  // namespace vecdb::pg::hnsw
+
+using namespace vecdb::pg::hnsw;
+
+void vecdb_hnsw_init(void) {
+    hnsw_relopt_kind = add_reloption_kind();
+    add_int_reloption(hnsw_relopt_kind, "m", "Maximum number of neighbours per node on upper levels (2m on level 0)",
+                      kDefaultM, 2, 100, AccessExclusiveLock);
+    add_int_reloption(hnsw_relopt_kind, "ef_construction", "Beam width while building the graph",
+                      kDefaultEfConstruction, 4, 1000, AccessExclusiveLock);
+
+    DefineCustomIntVariable("hnsw.ef_search", "Beam width of hnsw index scans.",
+                            "Larger is slower and finds more of the true nearest neighbours.", &ef_search_setting,
+                            40, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomEnumVariable("hnsw.iterative_scan",
+                             "Resume hnsw scans when their results run out before the query is satisfied.",
+                             "relaxed_order may return rows slightly out of distance order; strict_order never "
+                             "does.",
+                             &iterative_scan_setting, kIterOff, iterative_scan_options, PGC_USERSET, 0, nullptr,
+                             nullptr, nullptr);
+    DefineCustomIntVariable("hnsw.max_scan_tuples", "Most index nodes one iterative hnsw scan scores.", nullptr,
+                            &max_scan_tuples_setting, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
+                            nullptr);
+    MarkGUCPrefixReserved("hnsw");
+}
+
+static bytea* hnsw_options(Datum reloptions, bool validate) {
+    static const relopt_parse_elt table[] = {
+        {"m", RELOPT_TYPE_INT, offsetof(Options, m)},
+        {"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
+    };
+    bytea* result = static_cast<bytea*>(
+        build_reloptions(reloptions, validate, hnsw_relopt_kind, sizeof(Options), table, lengthof(table)));
+    if (result != nullptr && validate) {
+        const Options* o = reinterpret_cast<const Options*>(result);
+        if (o->ef_construction < 2 * o->m)
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("ef_construction must be at least 2 * m"),
+                            errdetail("m = %d needs ef_construction >= %d, got %d.", o->m, 2 * o->m,
+                                      o->ef_construction)));
+    }
+    return result;
+}
+
+static char* hnsw_buildphasename(int64 phase) {
+    switch (phase) {
+        case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+            return const_cast<char*>("initializing");
+        case kPhaseLoad:
+            return const_cast<char*>("loading tuples");
+        case kPhaseGraph:
+            return const_cast<char*>("building graph");
+        case kPhaseWrite:
+            return const_cast<char*>("writing pages");
+        default:
+            return nullptr;
+    }
+}
+
+// An hnsw opclass needs exactly: support function 1 (the metric code) and
+// ordering operator 1 (the distance).
+static bool hnsw_validate(Oid opclassoid) {
+    HeapTuple classtup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclassoid));
+    if (!HeapTupleIsValid(classtup)) elog(ERROR, "cache lookup failed for operator class %u", opclassoid);
+    Form_pg_opclass classform = reinterpret_cast<Form_pg_opclass>(GETSTRUCT(classtup));
+    const Oid opfamily = classform->opcfamily;
+    const Oid intype = classform->opcintype;
+    char* name = pstrdup(NameStr(classform->opcname));
+    ReleaseSysCache(classtup);
+
+    bool ok = true;
+    bool has_proc = false;
+    bool has_order = false;
+    CatCList* procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamily));
+    for (int i = 0; i < procs->n_members; ++i) {
+        Form_pg_amproc p = reinterpret_cast<Form_pg_amproc>(GETSTRUCT(&procs->members[i]->tuple));
+        if (p->amproclefttype != intype) continue;
+        if (p->amprocnum == 1) {
+            has_proc = true;
+        } else {
+            ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                           errmsg("hnsw operator class \"%s\" has support function number %d; only 1 is used",
+                                  name, p->amprocnum)));
+            ok = false;
+        }
+    }
+    ReleaseSysCacheList(procs);
+    CatCList* ops = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamily));
+    for (int i = 0; i < ops->n_members; ++i) {
+        Form_pg_amop o = reinterpret_cast<Form_pg_amop>(GETSTRUCT(&ops->members[i]->tuple));
+        if (o->amoplefttype != intype) continue;
+        if (o->amopstrategy == 1 && o->amoppurpose == AMOP_ORDER) {
+            has_order = true;
+        } else {
+            ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                           errmsg("hnsw operator class \"%s\" has operator strategy %d; only ordering operator 1 "
+                                  "is supported",
+                                  name, o->amopstrategy)));
+            ok = false;
+        }
+    }
+    ReleaseSysCacheList(ops);
+    if (!has_proc) {
+        ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                       errmsg("hnsw operator class \"%s\" lacks support function 1", name)));
+        ok = false;
+    }
+    if (!has_order) {
+        ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+                       errmsg("hnsw operator class \"%s\" lacks ordering operator 1", name)));
+        ok = false;
+    }
+    return ok;
+}
+
+VECDB_FUNCTION(vecdb_hnsw_handler) {
+    IndexAmRoutine* am = makeNode(IndexAmRoutine);
+    am->amstrategies = 0;
+    am->amsupport = 1;
+    am->amoptsprocnum = 0;
+    am->amcanorder = false;
+    am->amcanorderbyop = true;
+    am->amcanbackward = false;
+    am->amcanunique = false;
+    am->amcanmulticol = false;
+    am->amoptionalkey = true;
+    am->amsearcharray = false;
+    am->amsearchnulls = false;
+    am->amstorage = false;
+    am->amclusterable = false;
+    am->ampredlocks = false;
+    am->amcanparallel = false;
+    am->amcaninclude = false;
+    am->amusemaintenanceworkmem = false;
+    am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+    am->amkeytype = InvalidOid;
+
+    am->ambuild = vecdb_hnsw_build;
+    am->ambuildempty = vecdb_hnsw_buildempty;
+    am->aminsert = vecdb_hnsw_insert;
+    am->ambulkdelete = vecdb_hnsw_bulkdelete;
+    am->amvacuumcleanup = vecdb_hnsw_vacuumcleanup;
+    am->amcanreturn = nullptr;
+    am->amcostestimate = vecdb_hnsw_costestimate;
+    am->amoptions = hnsw_options;
+    am->amproperty = nullptr;
+    am->ambuildphasename = hnsw_buildphasename;
+    am->amvalidate = hnsw_validate;
+    am->amadjustmembers = nullptr;
+    am->ambeginscan = vecdb_hnsw_beginscan;
+    am->amrescan = vecdb_hnsw_rescan;
+    am->amgettuple = vecdb_hnsw_gettuple;
+    am->amgetbitmap = nullptr;
+    am->amendscan = vecdb_hnsw_endscan;
+    am->ammarkpos = nullptr;
+    am->amrestrpos = nullptr;
+    am->amestimateparallelscan = nullptr;
+    am->aminitparallelscan = nullptr;
+    am->amparallelrescan = nullptr;
+    PG_RETURN_POINTER(am);
+}
+
+// Opclass support function 1, one per (metric, element type).
+#define VECDB_HNSW_CODE(fname, metric, type)        \
+    VECDB_FUNCTION(fname) {                         \
+        PG_RETURN_INT32((metric) | ((type) << 8));  \
+    }
+VECDB_HNSW_CODE(vecdb_hnsw_vector_l2, 0, 0)
+VECDB_HNSW_CODE(vecdb_hnsw_vector_ip, 1, 0)
+VECDB_HNSW_CODE(vecdb_hnsw_vector_cosine, 2, 0)
+VECDB_HNSW_CODE(vecdb_hnsw_vector_l1, 3, 0)
+VECDB_HNSW_CODE(vecdb_hnsw_halfvec_l2, 0, 1)
+VECDB_HNSW_CODE(vecdb_hnsw_halfvec_ip, 1, 1)
+VECDB_HNSW_CODE(vecdb_hnsw_halfvec_cosine, 2, 1)
+VECDB_HNSW_CODE(vecdb_hnsw_halfvec_l1, 3, 1)
+
+// Counters of the last hnsw scan in this backend (benchmarks).
+VECDB_FUNCTION(vecdb_last_scan_stats) {
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("return type must be a row type")));
+    desc = BlessTupleDesc(desc);
+    Datum values[4];
+    bool nulls[4] = {false, false, false, false};
+    values[0] = Int64GetDatum(last_scan_stats.distances);
+    values[1] = Int64GetDatum(last_scan_stats.buffer_accesses);
+    values[2] = Int64GetDatum(last_scan_stats.visited);
+    values[3] = Int64GetDatum(last_scan_stats.returned);
+    PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}

@@ -1,0 +1,457 @@
+// aminsert for hnsw: one row into the graph on pages, visible to scans the
+// moment its transaction commits (links are written before we return).
+//
+// 1. Search the graph for the new vector's neighbours (no lock held but one
+//    page share lock at a time), select them with the shared heuristic.
+// 2. Take a free slot (vacuumed slots first, then the last element page,
+//    else extend) and write the node with its own outgoing lists, plus its
+//    upper-level record, in one GenericXLog record together with the
+//    metapage (entry point when the new node is higher than the old one).
+//    Until step 3 nothing points at it: a crash here leaks a slot whose heap
+//    row never committed, which vacuum frees.
+// 3. Point each neighbour back at it: one record per neighbour list (append
+//    when there is room, else re-select). A crash between these records
+//    leaves a valid graph that merely has fewer back links.
+// Locks: metapage before element page before upper page, never the reverse;
+// neighbour updates hold one page at a time (optimistic: read under a share
+// lock, then re-check under the exclusive lock and retry if it changed).
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "vecdb/pg/guard.h"
+#include "vecdb/pg/hnsw_graph.h"
+
+extern "C" {
+#include "storage/lmgr.h"
+#include "utils/timestamp.h"
+}
+
+namespace vecdb::pg::hnsw {
+namespace {
+
+std::uint64_t rng_state = 0;
+
+struct InsertState {
+    Relation index;
+    Geometry g;
+    core::DistFn dist;
+    const char* vec;
+    int level;
+    NodeId new_id;
+    // Per level: candidates found by the search, and the selected neighbours.
+    core::Candidate* cands[core::kMaxLevel + 1];
+    int n_cands[core::kMaxLevel + 1];
+    NodeId* lists[core::kMaxLevel + 1];
+    int n_lists[core::kMaxLevel + 1];
+    char* vecs;  // scratch: up to max(ef_construction, 2m + 1) vectors
+    std::size_t vecs_rows;
+    Workspace* ws;
+    MemoryContextCallback cb;
+};
+
+void release_ws(void* arg) {
+    InsertState* is = static_cast<InsertState*>(arg);
+    release_workspace(is->ws);
+    is->ws = nullptr;
+}
+
+// Step 1a: candidates per level, by the shared beam search.
+void search_candidates(InsertState* is, const MetaPage& meta) {
+    const Geometry& g = is->g;
+    const NodeId capacity = id_capacity(is->index, g);
+    is->ws = acquire_workspace(is->index, capacity, g.vec_bytes);
+    Workspace* ws = is->ws;
+    ScanStats stats;
+    PageGraph graph(is->index, g, is->vec, ws, &stats);
+    FilteredPageGraph filtered(is->index, g, is->vec, ws, &stats);
+    const int top = meta.entry_level;
+    const NodeId entry = meta.entry_id;
+    const int level = is->level;
+    const int lo = std::min(level, top);
+    const std::size_t ef = static_cast<std::size_t>(g.ef_construction);
+    InsertState* st = is;
+    guarded([&] {
+        float d;
+        if (!graph.score(entry, &d)) return;
+        core::Candidate cur{d, entry};
+        ws->visited.test_and_set(entry);
+        for (int l = top; l > level; --l) {
+            core::search_layer(graph, &cur, 1, l, 1, ws->visited, ws->result, nullptr, ws->frontier);
+            if (!ws->result.empty()) cur = ws->result.front();
+        }
+        ws->entries.assign(1, cur);
+        for (int l = lo; l >= 0; --l) {
+            ws->visited.reset(capacity);
+            for (const core::Candidate& e : ws->entries) ws->visited.test_and_set(e.id);
+            core::search_layer(filtered, ws->entries.data(), ws->entries.size(), l, ef, ws->visited, ws->result,
+                               nullptr, ws->frontier);
+            const std::size_t n = std::min(ws->result.size(), ef);
+            std::copy(ws->result.begin(), ws->result.begin() + n, st->cands[l]);
+            st->n_cands[l] = static_cast<int>(n);
+            if (!ws->result.empty()) ws->entries.assign(ws->result.begin(), ws->result.end());
+        }
+    });
+}
+
+// Selects at most max_out of cands (nearest first; vecs row i = cands[i]).
+int select_from(const InsertState* is, const core::Candidate* cands, int n, int max_out, NodeId* out) {
+    const char* vecs = is->vecs;
+    const std::size_t vb = is->g.vec_bytes;
+    const core::DistFn dist = is->dist;
+    const std::uint32_t dim = is->g.dim;
+    return guarded([&] {
+        std::vector<std::pair<NodeId, int>> rows(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) rows[i] = {cands[i].id, i};
+        std::sort(rows.begin(), rows.end());
+        auto row_of = [&](NodeId id) {
+            auto it = std::lower_bound(rows.begin(), rows.end(), std::make_pair(id, -1));
+            return it->second;
+        };
+        return core::select_neighbors(
+            cands, n, max_out,
+            [&](NodeId a, NodeId b) { return dist(vecs + row_of(a) * vb, vecs + row_of(b) * vb, dim); }, out);
+    });
+}
+
+// Step 1b: the new node's neighbours per level.
+void select_own_neighbors(InsertState* is) {
+    const Geometry& g = is->g;
+    for (int l = 0; l <= is->level; ++l) {
+        is->n_lists[l] = 0;
+        const int n = is->n_cands[l];
+        if (n == 0) continue;
+        // Fetch candidate vectors (those whose slot went away are dropped).
+        int kept = 0;
+        for (int i = 0; i < n; ++i) {
+            SlotHeader h;
+            if (!read_slot(is->index, g, is->cands[l][i].id, &h, nullptr, is->vecs + kept * g.vec_bytes)) continue;
+            if (h.state != kSlotLive) continue;
+            is->cands[l][kept++] = is->cands[l][i];
+        }
+        const int max_out = l == 0 ? 2 * g.m : g.m;
+        is->n_lists[l] = select_from(is, is->cands[l], kept, max_out, is->lists[l]);
+    }
+}
+
+int find_free_slot(Page page, const Geometry& g, std::uint32_t* slot) {
+    if (page_opaque(page)->kind != kPageElement) return 0;
+    int n = 0;
+    for (std::uint32_t s = 0; s < g.slots_per_page; ++s) {
+        if (slot_header(slot_ptr(page, g, s))->state == kSlotFree) {
+            if (n == 0) *slot = s;
+            ++n;
+        }
+    }
+    return n;
+}
+
+Buffer extend(Relation index) {
+    Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    return buf;
+}
+
+// Step 2: allocate a slot and write the node. Returns its id.
+NodeId write_node(InsertState* is, ItemPointer tid) {
+    Relation index = is->index;
+    const Geometry& g = is->g;
+    Buffer metabuf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+    const MetaPage* meta = page_meta(BufferGetPage(metabuf));
+
+    Buffer ebuf = InvalidBuffer;
+    std::uint32_t slot = 0;
+    bool fresh = false;
+    int pops = 0;          // free-list entries used up
+    bool pop_chosen = false;  // and the chosen one too (its last free slot)
+    for (int i = static_cast<int>(meta->n_free_blocks) - 1; i >= 0; --i) {
+        Buffer b = ReadBuffer(index, meta->free_blocks[i]);
+        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
+        const int nfree = find_free_slot(BufferGetPage(b), g, &slot);
+        if (nfree > 0) {
+            ebuf = b;
+            pop_chosen = nfree == 1;
+            break;
+        }
+        UnlockReleaseBuffer(b);
+        ++pops;
+    }
+    if (!BufferIsValid(ebuf) && g.blocks_per_slot == 1 && meta->insert_block != InvalidBlockNumber) {
+        Buffer b = ReadBuffer(index, meta->insert_block);
+        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
+        if (find_free_slot(BufferGetPage(b), g, &slot) > 0)
+            ebuf = b;
+        else
+            UnlockReleaseBuffer(b);
+    }
+    Buffer cont[64];
+    const std::uint32_t ncont = g.blocks_per_slot - 1;
+    if (!BufferIsValid(ebuf)) {
+        LockRelationForExtension(index, ExclusiveLock);
+        ebuf = extend(index);
+        for (std::uint32_t k = 0; k < ncont; ++k) cont[k] = extend(index);
+        UnlockRelationForExtension(index, ExclusiveLock);
+        fresh = true;
+        slot = 0;
+    } else {
+        for (std::uint32_t k = 0; k < ncont; ++k) {
+            cont[k] = ReadBuffer(index, BufferGetBlockNumber(ebuf) + 1 + k);
+            LockBuffer(cont[k], BUFFER_LOCK_EXCLUSIVE);
+        }
+    }
+    const BlockNumber eblk = BufferGetBlockNumber(ebuf);
+    const NodeId id = g.id_of(eblk, slot);
+
+    // Upper record.
+    Buffer ubuf = InvalidBuffer;
+    bool ufresh = false;
+    const std::size_t ubytes = static_cast<std::size_t>(is->level) * g.upper_bytes_per_level;
+    if (is->level > 0) {
+        if (meta->upper_block != InvalidBlockNumber) {
+            ubuf = ReadBuffer(index, meta->upper_block);
+            LockBuffer(ubuf, BUFFER_LOCK_EXCLUSIVE);
+            if (PageGetFreeSpace(BufferGetPage(ubuf)) < MAXALIGN(ubytes)) {
+                UnlockReleaseBuffer(ubuf);
+                ubuf = InvalidBuffer;
+            }
+        }
+        if (!BufferIsValid(ubuf)) {
+            LockRelationForExtension(index, ExclusiveLock);
+            ubuf = extend(index);
+            UnlockRelationForExtension(index, ExclusiveLock);
+            ufresh = true;
+        }
+    }
+
+    // Continuation blocks first (nothing can reach them before the head).
+    for (std::uint32_t k0 = 0; k0 < ncont; k0 += MAX_GENERIC_XLOG_PAGES) {
+        GenericXLogState* x = GenericXLogStart(index);
+        for (std::uint32_t k = k0; k < ncont && k < k0 + MAX_GENERIC_XLOG_PAGES; ++k) {
+            Page p = GenericXLogRegisterBuffer(x, cont[k], GENERIC_XLOG_FULL_IMAGE);
+            init_element_page(p, true);
+            std::size_t off, len;
+            vector_part(g, k + 1, &off, &len);
+            std::memcpy(reinterpret_cast<char*>(p) + kAreaStart, is->vec + off, len);
+        }
+        GenericXLogFinish(x);
+        for (std::uint32_t k = k0; k < ncont && k < k0 + MAX_GENERIC_XLOG_PAGES; ++k) UnlockReleaseBuffer(cont[k]);
+    }
+
+    GenericXLogState* x = GenericXLogStart(index);
+    Page mp = GenericXLogRegisterBuffer(x, metabuf, 0);
+    Page ep = GenericXLogRegisterBuffer(x, ebuf, fresh ? GENERIC_XLOG_FULL_IMAGE : 0);
+    Page up = BufferIsValid(ubuf) ? GenericXLogRegisterBuffer(x, ubuf, ufresh ? GENERIC_XLOG_FULL_IMAGE : 0) : nullptr;
+    if (fresh) init_element_page(ep);
+    OffsetNumber uoff = InvalidOffsetNumber;
+    if (up != nullptr) {
+        if (ufresh) init_upper_page(up);
+        NodeId* rec = static_cast<NodeId*>(palloc0(ubytes));
+        for (int l = 1; l <= is->level; ++l) {
+            NodeId* lst = rec + (l - 1) * (g.m + 1);
+            lst[0] = static_cast<NodeId>(is->n_lists[l]);
+            std::memcpy(lst + 1, is->lists[l], is->n_lists[l] * sizeof(NodeId));
+        }
+        uoff = PageAddItem(up, reinterpret_cast<Item>(rec), ubytes, InvalidOffsetNumber, false, false);
+        if (uoff == InvalidOffsetNumber) elog(ERROR, "hnsw: could not add upper-level record");
+    }
+    char* s = slot_ptr(ep, g, slot);
+    std::memset(s, 0, g.blocks_per_slot == 1 ? g.slot_bytes : kAreaBytes);
+    SlotHeader* h = slot_header(s);
+    h->tid = *tid;
+    h->level = static_cast<std::uint8_t>(is->level);
+    h->state = kSlotLive;
+    h->n0 = static_cast<std::uint16_t>(is->n_lists[0]);
+    h->upper_blk = up ? BufferGetBlockNumber(ubuf) : InvalidBlockNumber;
+    h->upper_off = uoff;
+    std::memcpy(slot_neighbors(s), is->lists[0], is->n_lists[0] * sizeof(NodeId));
+    std::size_t off, len;
+    vector_part(g, 0, &off, &len);
+    std::memcpy(s + g.vec_offset, is->vec, len);
+
+    MetaPage* m = page_meta(mp);
+    m->n_free_blocks -= pops + (pop_chosen ? 1 : 0);
+    if (fresh && g.blocks_per_slot == 1) m->insert_block = eblk;
+    if (ufresh) m->upper_block = BufferGetBlockNumber(ubuf);
+    m->live_nodes += 1;
+    if (m->entry_id == kNoNode || is->level > m->entry_level) {
+        m->entry_id = id;
+        m->entry_level = is->level;
+    }
+    GenericXLogFinish(x);
+    if (BufferIsValid(ubuf)) UnlockReleaseBuffer(ubuf);
+    UnlockReleaseBuffer(ebuf);
+    UnlockReleaseBuffer(metabuf);
+    return id;
+}
+
+// Step 3: make nb (at level) point at the new node.
+void link_back(InsertState* is, NodeId nb, int level) {
+    Relation index = is->index;
+    const Geometry& g = is->g;
+    const int max = level == 0 ? 2 * g.m : g.m;
+    NodeId cur[200];
+    NodeId next[200];
+    core::Candidate cands[201];
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        SlotHeader h;
+        char* nbvec = is->vecs;  // row 0: nb itself; rows 1..: candidates
+        if (!read_slot(index, g, nb, &h, level == 0 ? cur : nullptr, nullptr) || h.state != kSlotLive) return;
+        const int n = level == 0 ? std::min<int>(h.n0, max) : read_upper_list(index, g, h, level, cur);
+        if (std::find(cur, cur + n, is->new_id) != cur + n) return;
+        int newn;
+        if (n < max) {
+            std::memcpy(next, cur, n * sizeof(NodeId));
+            next[n] = is->new_id;
+            newn = n + 1;
+        } else {
+            // Full: re-select among the old neighbours and the new node.
+            SlotHeader tmp;
+            if (!read_slot(index, g, nb, &tmp, nullptr, nbvec)) return;
+            char* rows = is->vecs + g.vec_bytes;
+            int k = 0;
+            for (int i = 0; i < n; ++i) {
+                char* dst = rows + k * g.vec_bytes;
+                if (!read_slot(index, g, cur[i], &tmp, nullptr, dst) || tmp.state == kSlotFree) continue;
+                cands[k] = core::Candidate{is->dist(nbvec, dst, g.dim), cur[i]};
+                ++k;
+            }
+            std::memcpy(rows + k * g.vec_bytes, is->vec, g.vec_bytes);
+            cands[k] = core::Candidate{is->dist(nbvec, is->vec, g.dim), is->new_id};
+            ++k;
+            // select_from wants vecs row i = cands[i] after sorting: sort an
+            // index permutation and move the rows with it.
+            int perm[201];
+            for (int i = 0; i < k; ++i) perm[i] = i;
+            std::sort(perm, perm + k, [&](int a, int b) { return cands[a].dist < cands[b].dist; });
+            core::Candidate sorted[201];
+            char* sorted_rows = rows + (k + 1) * g.vec_bytes;  // scratch holds 2 * (2m + 2) rows
+            for (int i = 0; i < k; ++i) {
+                sorted[i] = cands[perm[i]];
+                std::memcpy(sorted_rows + i * g.vec_bytes, rows + perm[i] * g.vec_bytes, g.vec_bytes);
+            }
+            InsertState view = *is;
+            view.vecs = sorted_rows;
+            newn = select_from(&view, sorted, k, max, next);
+            if (std::find(next, next + newn, is->new_id) == next + newn) return;  // not chosen
+        }
+        // Write, if the list is still what we read.
+        const BlockNumber blk = level == 0 ? g.block_of(nb) : h.upper_blk;
+        Buffer buf = ReadBuffer(index, blk);
+        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(buf);
+        NodeId* lst;
+        std::uint16_t* n0 = nullptr;
+        NodeId* ucount = nullptr;
+        if (level == 0) {
+            char* s = slot_ptr(page, g, g.slot_of(nb));
+            SlotHeader* hh = slot_header(s);
+            if (hh->state != kSlotLive) {
+                UnlockReleaseBuffer(buf);
+                return;
+            }
+            n0 = &hh->n0;
+            lst = slot_neighbors(s);
+        } else {
+            char* rec = reinterpret_cast<char*>(PageGetItem(page, PageGetItemId(page, h.upper_off)));
+            ucount = reinterpret_cast<NodeId*>(rec + (level - 1) * g.upper_bytes_per_level);
+            lst = ucount + 1;
+        }
+        const int now = n0 ? *n0 : static_cast<int>(*ucount);
+        if (now != n || std::memcmp(lst, cur, n * sizeof(NodeId)) != 0) {
+            UnlockReleaseBuffer(buf);
+            continue;  // changed under us: again
+        }
+        const std::size_t lst_off = reinterpret_cast<char*>(lst) - reinterpret_cast<char*>(page);
+        const std::size_t cnt_off = n0 ? reinterpret_cast<char*>(n0) - reinterpret_cast<char*>(page)
+                                       : reinterpret_cast<char*>(ucount) - reinterpret_cast<char*>(page);
+        GenericXLogState* x = GenericXLogStart(index);
+        Page wp = GenericXLogRegisterBuffer(x, buf, 0);
+        std::memcpy(reinterpret_cast<char*>(wp) + lst_off, next, newn * sizeof(NodeId));
+        if (n0)
+            *reinterpret_cast<std::uint16_t*>(reinterpret_cast<char*>(wp) + cnt_off) = static_cast<std::uint16_t>(newn);
+        else
+            *reinterpret_cast<NodeId*>(reinterpret_cast<char*>(wp) + cnt_off) = static_cast<NodeId>(newn);
+        GenericXLogFinish(x);
+        UnlockReleaseBuffer(buf);
+        return;
+    }
+}
+
+// An index built empty without a declared dimension learns it here.
+void set_dimension(Relation index, std::uint32_t dim) {
+    Buffer buf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    if (page_meta(BufferGetPage(buf))->dim == 0) {
+        GenericXLogState* x = GenericXLogStart(index);
+        MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, buf, 0));
+        Geometry g;
+        compute_geometry(g, dim, static_cast<core::Metric>(m->metric), static_cast<core::ElemType>(m->elem_type),
+                         m->m, m->ef_construction);
+        m->dim = dim;
+        m->slots_per_page = static_cast<std::uint16_t>(g.slots_per_page);
+        m->blocks_per_slot = static_cast<std::uint16_t>(g.blocks_per_slot);
+        m->slot_bytes = g.slot_bytes;
+        GenericXLogFinish(x);
+    }
+    UnlockReleaseBuffer(buf);
+}
+
+}  // namespace
+}  // namespace vecdb::pg::hnsw
+
+using namespace vecdb::pg::hnsw;
+using vecdb::pg::guarded;
+
+bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, Relation /*heap*/,
+                       IndexUniqueCheck /*check*/, bool /*indexUnchanged*/, IndexInfo* /*info*/) {
+    if (isnull[0]) return false;
+    MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(ctx);
+
+    MetaPage meta;
+    read_meta(index, &meta);
+    if (meta.dim == 0) {
+        set_dimension(index, datum_dim(values[0], static_cast<core::ElemType>(meta.elem_type)));
+        read_meta(index, &meta);
+    }
+    InsertState* is = static_cast<InsertState*>(palloc0(sizeof(InsertState)));
+    is->index = index;
+    geometry_from_meta(&meta, is->g);
+    const Geometry& g = is->g;
+    is->dist = core::resolve_distance(g.metric, g.type);
+    char* vec = static_cast<char*>(palloc(g.vec_bytes));
+    if (!prepare_vector(values[0], g, vec)) {  // zero vector under cosine
+        MemoryContextSwitchTo(old);
+        MemoryContextDelete(ctx);
+        return false;
+    }
+    is->vec = vec;
+    if (rng_state == 0) rng_state = (static_cast<std::uint64_t>(MyProcPid) << 32) ^ GetCurrentTimestamp() ^ 0x9E3779B97F4A7C15ull;
+    is->level = core::random_level(rng_state, g.m);
+    is->cb.func = release_ws;
+    is->cb.arg = is;
+    MemoryContextRegisterResetCallback(ctx, &is->cb);
+
+    const std::size_t ef = static_cast<std::size_t>(g.ef_construction);
+    for (int l = 0; l <= is->level; ++l) {
+        is->cands[l] = static_cast<core::Candidate*>(palloc(ef * sizeof(core::Candidate)));
+        is->lists[l] = static_cast<NodeId*>(palloc(2 * g.m * sizeof(NodeId)));
+    }
+    is->vecs_rows = std::max<std::size_t>(ef, 2 * (2 * g.m + 2));
+    is->vecs = static_cast<char*>(MemoryContextAllocHuge(ctx, is->vecs_rows * g.vec_bytes));
+
+    if (meta.entry_id != kNoNode) {
+        search_candidates(is, meta);
+        release_workspace(is->ws);
+        is->ws = nullptr;
+        select_own_neighbors(is);
+    }
+    is->new_id = write_node(is, heap_tid);
+    for (int l = 0; l <= is->level; ++l)
+        for (int i = 0; i < is->n_lists[l]; ++i) link_back(is, is->lists[l][i], l);
+
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(ctx);
+    return false;
+}

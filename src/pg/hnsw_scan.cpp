@@ -1,0 +1,288 @@
+// hnsw index scans: ORDER BY emb <op> query [LIMIT k], with any WHERE.
+//
+// The first amgettuple runs the search: greedy descent through the upper
+// levels, then the shared beam search on level 0 with ef = hnsw.ef_search.
+// Results come back nearest first with exact distances (pages hold exact
+// vectors), so xs_recheckorderby stays false.
+//
+// hnsw.iterative_scan: when the beam's results are used up and the executor
+// still asks (a WHERE filter rejected rows), the search resumes from the
+// candidates the beam dropped (search_layer's `discarded`) plus the results
+// already returned (their neighbourhoods may be unexplored), keeping the
+// visited marks, so every round scores only new nodes; it stops after
+// hnsw.max_scan_tuples scored nodes. A later round can find a node nearer
+// than one already returned: relaxed_order returns it anyway (slightly out of
+// order), strict_order drops it (never out of order).
+//
+// A NULL query, or a zero query under cosine (distance undefined), cannot be
+// searched: the scan then returns every indexed row in page order with a
+// NULL (resp. NaN) distance, as the sort of a sequential scan would.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "vecdb/pg/guard.h"
+#include "vecdb/pg/hnsw_graph.h"
+
+extern "C" {
+#include "pgstat.h"
+#include "utils/snapmgr.h"
+}
+
+namespace vecdb::pg::hnsw {
+namespace {
+
+enum class QueryKind { None, Vector, Unordered };
+
+struct ScanOpaque {
+    Geometry g;
+    bool empty_geometry;  // index has no dimension yet: nothing to return
+    char* query;          // vec_bytes, index form
+    QueryKind kind;
+    bool null_query;
+    bool started;
+    Workspace* ws;
+    std::size_t pos;  // next result in ws->result
+    int rounds;
+    float last_dist;
+    ScanStats stats;
+    // Unordered walk.
+    BlockNumber walk_blk;
+    std::uint32_t walk_slot;
+    BlockNumber walk_nblocks;
+    MemoryContextCallback cb;
+};
+
+void release_on_reset(void* arg) {
+    ScanOpaque* so = static_cast<ScanOpaque*>(arg);
+    release_workspace(so->ws);
+    so->ws = nullptr;
+}
+
+double sql_distance(core::Metric metric, float d) {
+    if (metric == core::Metric::L2) return std::sqrt(static_cast<double>(std::max(d, 0.0f)));
+    return static_cast<double>(d);
+}
+
+// Runs the first search (round 0) or one more round of an iterative scan.
+// Returns false when there is nothing (more) to search.
+bool search_round(IndexScanDesc scan, ScanOpaque* so) {
+    Relation index = scan->indexRelation;
+    Geometry& g = so->g;
+    const int ef = ef_search_setting;
+    const bool iterative = iterative_scan_setting != kIterOff;
+
+    if (so->rounds == 0) {
+        MetaPage meta;
+        read_meta(index, &meta);
+        if (meta.entry_id == kNoNode) return false;
+        const NodeId capacity = id_capacity(index, g);
+        if (so->ws == nullptr) {
+            so->ws = acquire_workspace(index, capacity, g.vec_bytes);
+        } else {
+            Workspace* ws = so->ws;
+            guarded([&] {
+                ws->visited.reset(capacity);
+                ws->excluded.reset(capacity);
+                if (ws->tids.size() < capacity) ws->tids.resize(capacity);
+                ws->discarded.clear();
+            });
+        }
+        Workspace* ws = so->ws;
+        PageGraph graph(index, g, so->query, ws, &so->stats);
+        FilteredPageGraph level0(index, g, so->query, ws, &so->stats);
+        const NodeId entry = meta.entry_id;
+        const int top = meta.entry_level;
+        bool found = guarded([&] {
+            float d;
+            if (!graph.score(entry, &d)) return false;
+            core::Candidate cur{d, entry};
+            ws->visited.test_and_set(entry);
+            for (int l = top; l >= 1; --l) {
+                core::search_layer(graph, &cur, 1, l, 1, ws->visited, ws->result, nullptr, ws->frontier);
+                if (!ws->result.empty()) cur = ws->result.front();
+            }
+            // Level 0 starts with fresh visited marks: nodes seen on upper
+            // levels must be scored again here.
+            ws->visited.reset(graph.capacity());
+            ws->visited.test_and_set(cur.id);
+            core::search_layer(level0, &cur, 1, 0, static_cast<std::size_t>(ef), ws->visited, ws->result,
+                               iterative ? &ws->discarded : nullptr, ws->frontier);
+            return true;
+        });
+        so->rounds = 1;
+        so->pos = 0;
+        return found;
+    }
+
+    // A further round of an iterative scan.
+    Workspace* ws = so->ws;
+    if (so->stats.visited >= max_scan_tuples_setting) return false;
+    if (ws->discarded.empty()) return false;
+    FilteredPageGraph level0(index, g, so->query, ws, &so->stats);
+    guarded([&] {
+        ws->entries.clear();
+        ws->entries.swap(ws->discarded);
+        // Returned results may have unexpanded neighbourhoods: walk them again
+        // (accept() keeps them out of the new results).
+        ws->entries.insert(ws->entries.end(), ws->result.begin(), ws->result.end());
+        core::search_layer(level0, ws->entries.data(), ws->entries.size(), 0, static_cast<std::size_t>(ef),
+                           ws->visited, ws->result, &ws->discarded, ws->frontier);
+    });
+    ++so->rounds;
+    so->pos = 0;
+    return !ws->result.empty() || !ws->discarded.empty();
+}
+
+bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
+    for (;;) {
+        Workspace* ws = so->ws;
+        if (ws != nullptr) {
+            while (so->pos < ws->result.size()) {
+                const core::Candidate c = ws->result[so->pos++];
+                // Already returned (it can come back as an entry of a later round).
+                if (ws->excluded.test_and_set(c.id)) continue;
+                if (so->rounds > 1 && c.dist < so->last_dist && iterative_scan_setting == kIterStrict) continue;
+                scan->xs_heaptid = ws->tids[c.id];
+                if (scan->numberOfOrderBys > 0) {
+                    scan->xs_orderbyvals[0] = Float8GetDatum(sql_distance(so->g.metric, c.dist));
+                    scan->xs_orderbynulls[0] = false;
+                }
+                scan->xs_recheckorderby = false;
+                so->last_dist = std::max(so->last_dist, c.dist);
+                ++so->stats.returned;
+                return true;
+            }
+        }
+        if (so->rounds > 0 && iterative_scan_setting == kIterOff) return false;
+        if (!search_round(scan, so)) return false;
+    }
+}
+
+// NULL / zero-cosine query: every live slot, in page order.
+bool next_unordered(IndexScanDesc scan, ScanOpaque* so) {
+    Relation index = scan->indexRelation;
+    const Geometry& g = so->g;
+    if (!so->started) {
+        so->walk_blk = 1;
+        so->walk_slot = 0;
+        so->walk_nblocks = RelationGetNumberOfBlocks(index);
+        so->started = true;
+    }
+    while (so->walk_blk < so->walk_nblocks) {
+        Buffer buf = ReadBuffer(index, so->walk_blk);
+        ++so->stats.buffer_accesses;
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        Page page = BufferGetPage(buf);
+        bool found = false;
+        if (page_opaque(page)->kind == kPageElement) {
+            while (so->walk_slot < g.slots_per_page) {
+                const SlotHeader* h = slot_header(slot_ptr(page, g, so->walk_slot++));
+                if (h->state != kSlotLive) continue;
+                scan->xs_heaptid = h->tid;
+                found = true;
+                break;
+            }
+        }
+        UnlockReleaseBuffer(buf);
+        if (found) {
+            if (scan->numberOfOrderBys > 0) {
+                scan->xs_orderbyvals[0] = Float8GetDatum(std::numeric_limits<double>::quiet_NaN());
+                scan->xs_orderbynulls[0] = so->null_query;
+            }
+            scan->xs_recheckorderby = false;
+            ++so->stats.returned;
+            return true;
+        }
+        ++so->walk_blk;
+        so->walk_slot = 0;
+    }
+    return false;
+}
+
+}  // namespace
+}  // namespace vecdb::pg::hnsw
+
+using namespace vecdb::pg::hnsw;
+using vecdb::pg::guarded;
+
+IndexScanDesc vecdb_hnsw_beginscan(Relation index, int nkeys, int norderbys) {
+    IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+    // The AM owns the ORDER BY value arrays.
+    scan->xs_orderbyvals = static_cast<Datum*>(palloc0(sizeof(Datum) * std::max(norderbys, 1)));
+    scan->xs_orderbynulls = static_cast<bool*>(palloc(sizeof(bool) * std::max(norderbys, 1)));
+    scan->xs_orderbynulls[0] = true;
+    ScanOpaque* so = static_cast<ScanOpaque*>(palloc0(sizeof(ScanOpaque)));
+    MetaPage meta;
+    read_meta(index, &meta);
+    geometry_from_meta(&meta, so->g);
+    so->empty_geometry = meta.dim == 0;
+    so->query = static_cast<char*>(palloc0(std::max<std::size_t>(so->g.vec_bytes, 8)));
+    so->kind = QueryKind::None;
+    so->cb.func = release_on_reset;
+    so->cb.arg = so;
+    MemoryContextRegisterResetCallback(CurrentMemoryContext, &so->cb);
+    scan->opaque = so;
+    return scan;
+}
+
+void vecdb_hnsw_rescan(IndexScanDesc scan, ScanKey /*keys*/, int /*nkeys*/, ScanKey orderbys, int norderbys) {
+    ScanOpaque* so = static_cast<ScanOpaque*>(scan->opaque);
+    so->started = false;
+    so->rounds = 0;
+    so->pos = 0;
+    so->last_dist = -std::numeric_limits<float>::infinity();
+    so->stats = ScanStats{};
+    so->null_query = false;
+    if (so->ws != nullptr) so->ws->result.clear();
+    if (norderbys == 0 || orderbys == nullptr) {
+        // No ORDER BY: the planner never asks (cost is prohibitive), but
+        // answer correctly anyway.
+        so->kind = QueryKind::Unordered;
+        so->null_query = true;
+        return;
+    }
+    if (orderbys[0].sk_flags & SK_ISNULL) {
+        so->kind = QueryKind::Unordered;
+        so->null_query = true;
+        return;
+    }
+    if (so->empty_geometry) {
+        so->kind = QueryKind::None;
+        return;
+    }
+    const bool ok = prepare_vector(orderbys[0].sk_argument, so->g, so->query);
+    so->kind = ok ? QueryKind::Vector : QueryKind::Unordered;
+}
+
+bool vecdb_hnsw_gettuple(IndexScanDesc scan, ScanDirection /*dir*/) {
+    ScanOpaque* so = static_cast<ScanOpaque*>(scan->opaque);
+    if (!IsMVCCSnapshot(scan->xs_snapshot))
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("hnsw index scans need an MVCC snapshot")));
+    bool found = false;
+    switch (so->kind) {
+        case QueryKind::None:
+            break;
+        case QueryKind::Vector:
+            if (!so->started) {
+                so->started = true;
+                pgstat_count_index_scan(scan->indexRelation);
+            }
+            found = next_ordered(scan, so);
+            break;
+        case QueryKind::Unordered:
+            found = next_unordered(scan, so);
+            break;
+    }
+    last_scan_stats = so->stats;
+    return found;
+}
+
+void vecdb_hnsw_endscan(IndexScanDesc scan) {
+    ScanOpaque* so = static_cast<ScanOpaque*>(scan->opaque);
+    last_scan_stats = so->stats;
+    release_workspace(so->ws);
+    so->ws = nullptr;
+    pfree(so->query);
+    // so itself stays until its context goes (the reset callback points at it).
+}
