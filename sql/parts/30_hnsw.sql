@@ -1,7 +1,7 @@
 -- hnsw index access method (see docs/hnsw.md).
 
 CREATE FUNCTION @extschema@.hnsw_handler(internal) RETURNS index_am_handler
-    AS 'MODULE_PATHNAME', 'vecdb_hnsw_handler' LANGUAGE C;
+    AS 'MODULE_PATHNAME', 'vecdb_hnsw_handler' LANGUAGE C STRICT PARALLEL SAFE;
 
 CREATE ACCESS METHOD hnsw TYPE INDEX HANDLER @extschema@.hnsw_handler;
 COMMENT ON ACCESS METHOD hnsw IS 'graph index (HNSW) for nearest-neighbour ORDER BY on vector and halfvec';

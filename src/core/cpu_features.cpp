@@ -25,11 +25,10 @@ std::uint64_t read_xcr0() noexcept {
     return (static_cast<std::uint64_t>(hi) << 32) | lo;
 }
 
-// F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports has
-// no "f16c", and the fuzz targets build the core with clang.
-bool cpu_has_f16c() noexcept {
+// clang 14 has no "f16c" for __builtin_cpu_supports: read CPUID.1:ECX directly.
+bool has_f16c() noexcept {
     unsigned eax, ebx, ecx, edx;
-    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
 }
 
 CpuFeatures detect() noexcept {
@@ -37,8 +36,7 @@ CpuFeatures detect() noexcept {
     const std::uint64_t xcr0 = read_xcr0();
     CpuFeatures f{};
     f.avx2_fma_f16c = (xcr0 & kXcr0Avx) == kXcr0Avx && __builtin_cpu_supports("avx") &&
-                      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                      cpu_has_f16c();
+                      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     f.avx512 = f.avx2_fma_f16c && (xcr0 & kXcr0Avx512) == kXcr0Avx512 && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512vl");

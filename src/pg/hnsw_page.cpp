@@ -279,8 +279,10 @@ int PageGraph::read_neighbors(NodeId node, int level, NodeId* out) {
 namespace vecdb::pg::hnsw {
 
 bool read_slot(Relation index, const Geometry& g, NodeId id, SlotHeader* hdr, NodeId* nbrs, void* vec) {
+    // Ids come from the graph: their blocks exist (a node is written before
+    // anything links to it). No nblocks check: it costs a system call.
     const BlockNumber blk = g.block_of(id);
-    if (blk == kMetaBlock || blk >= RelationGetNumberOfBlocks(index)) return false;
+    if (blk == kMetaBlock || id == kNoNode) return false;
     Buffer buf = ReadBuffer(index, blk);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);

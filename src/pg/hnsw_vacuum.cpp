@@ -48,8 +48,9 @@ struct VacState {
     std::size_t vecs_rows;
 };
 
+// Nodes beyond capacity were inserted while this vacuum runs: not gone.
 bool is_gone(const VacState* vs, NodeId id) {
-    return id >= vs->capacity || (vs->gone[id >> 3] >> (id & 7)) & 1;
+    return id < vs->capacity && (vs->gone[id >> 3] >> (id & 7)) & 1;
 }
 void set_gone(VacState* vs, NodeId id) { vs->gone[id >> 3] |= static_cast<std::uint8_t>(1u << (id & 7)); }
 

@@ -1,40 +1,42 @@
 #!/usr/bin/python3
-"""Streams a raw little-endian float32 (or int32) matrix from stdin as COPY text.
+"""Streams a raw little-endian float32 (or int32) matrix as COPY text.
 
-usage: xz -dc base.f32.xz | f32_to_copy.py DIM [--limit N] [--int]
-Each output line is "<row number>\t[x1,x2,...]" (or "<row>\t{i1,...}" with --int,
-an int[] literal), row numbers starting at 0.
+usage: f32_to_copy.py FILE DIM [--limit N] [--int]
+FILE may be xz-compressed (.xz). Each output line is "<row>\t[x1,...]" (a
+vector literal), or "<row>\t{i1,...}" (an int[] literal) with --int; rows are
+numbered from 0. Exits non-zero on any error, so that COPY ... FROM PROGRAM
+fails loudly instead of loading nothing.
 """
+import lzma
 import sys
 
 import numpy as np
 
 
 def main():
-    dim = int(sys.argv[1])
-    limit = None
+    path = sys.argv[1]
+    dim = int(sys.argv[2])
+    limit = int(sys.argv[sys.argv.index("--limit") + 1]) if "--limit" in sys.argv else None
     as_int = "--int" in sys.argv
-    if "--limit" in sys.argv:
-        limit = int(sys.argv[sys.argv.index("--limit") + 1])
     dtype = np.int32 if as_int else np.float32
-    row_bytes = dim * 4
-    out = sys.stdout
+    opener = lzma.open if path.endswith(".xz") else open
     row = 0
-    while limit is None or row < limit:
-        chunk = sys.stdin.buffer.read(row_bytes * 1024)
-        if not chunk:
-            break
-        m = np.frombuffer(chunk, dtype=dtype).reshape(-1, dim)
-        lines = []
-        for r in m:
-            if limit is not None and row >= limit:
+    with opener(path, "rb") as f:
+        while limit is None or row < limit:
+            chunk = f.read(dim * 4 * 1024)
+            if not chunk:
                 break
+            m = np.frombuffer(chunk, dtype=dtype).reshape(-1, dim)
+            if limit is not None:
+                m = m[: limit - row]
             if as_int:
-                lines.append("%d\t{%s}\n" % (row, ",".join(str(int(x)) for x in r)))
+                lines = ["%d\t{%s}\n" % (row + i, ",".join(map(str, r.tolist()))) for i, r in enumerate(m)]
             else:
-                lines.append("%d\t[%s]\n" % (row, ",".join(repr(float(x)) for x in r)))
-            row += 1
-        out.write("".join(lines))
+                lines = ["%d\t[%s]\n" % (row + i, ",".join(map(repr, r.tolist()))) for i, r in enumerate(m)]
+            sys.stdout.write("".join(lines))
+            row += len(m)
+    if row == 0:
+        sys.exit("f32_to_copy: no rows in " + path)
 
 
 if __name__ == "__main__":

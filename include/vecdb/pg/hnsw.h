@@ -142,7 +142,7 @@ void geometry_from_meta(const MetaPage* meta, Geometry& g);
 void read_meta(Relation index, MetaPage* out);
 
 // Copies a slot's header, level-0 list (if nbrs) and vector (if vec);
-// false if the block does not exist yet.
+// false if the id cannot be a slot or the block is no element page.
 bool read_slot(Relation index, const Geometry& g, NodeId id, SlotHeader* hdr, NodeId* nbrs, void* vec);
 // The list of a node at level >= 1 (hdr from read_slot); returns the count.
 int read_upper_list(Relation index, const Geometry& g, const SlotHeader& hdr, int level, NodeId* out);
