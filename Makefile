@@ -54,9 +54,10 @@ $(shlib): src/pg/exports.map
 # make check-exports  exported symbols and compiler flags of the built module
 # make fuzz           libFuzzer targets, FUZZ_SECONDS each (build-fuzz/)
 # make asan           pg_regress against an ASan+UBSan build (build-asan/)
+# make valgrind       pg_regress with the server under valgrind memcheck (build-valgrind/)
 # make test-all       everything (.ci/test-all; as root)
 FUZZ_SECONDS ?= 60
-.PHONY: test-unit test-regress test-tap check-exports fuzz asan test-all
+.PHONY: test-unit test-regress test-tap check-exports fuzz asan valgrind test-all
 test-unit:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build build -j2
@@ -76,5 +77,7 @@ fuzz:
 	.ci/fuzz $(FUZZ_SECONDS)
 asan:
 	PG_CONFIG=$(PG_CONFIG) .ci/asan
+valgrind:
+	PG_CONFIG=$(PG_CONFIG) .ci/valgrind
 test-all:
 	PG_CONFIG=$(PG_CONFIG) .ci/test-all

@@ -27,3 +27,19 @@ give_tree_to_postgres() {
     as_pg test -w "$VECDB_ROOT/Makefile" ||
         die "user '$PG_USER' cannot reach $VECDB_ROOT (a parent directory is private); clone it somewhere like /srv or /tmp"
 }
+
+# copy_pg_install DEST: a private copy of the Postgres installation behind
+# $PG_CONFIG (bin, lib, share, headers). Postgres and pg_config find their
+# files relative to their own location, so the copy works on its own; hard
+# links when possible. The copy has no vecdb yet. Prints its pg_config.
+copy_pg_install() {
+    local dest="$1" src d
+    src="$(cd "$("$PG_CONFIG" --bindir)/../../../../.." && pwd)"   # X/usr/lib/postgresql/15/bin -> X
+    rm -rf "$dest"
+    for d in usr/lib/postgresql/15 usr/share/postgresql/15 usr/include/postgresql; do
+        mkdir -p "$dest/$(dirname "$d")"
+        cp -al "$src/$d" "$dest/$d" 2>/dev/null || cp -a "$src/$d" "$dest/$d"
+    done
+    rm -f "$dest"/usr/lib/postgresql/15/lib/vecdb.so "$dest"/usr/share/postgresql/15/extension/vecdb*
+    echo "$dest/usr/lib/postgresql/15/bin/pg_config"
+}

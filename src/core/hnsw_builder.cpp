@@ -14,6 +14,7 @@ namespace {
 // 1/32 of the expected rows, at least 1024 (ranges need a fair sample), at
 // most 8192 (the sample is held next to the whole graph).
 std::size_t int8_train_rows(std::size_t expected) noexcept {
+    if (expected == 0) return 1024;  // unknown
     return std::max<std::size_t>(1, std::min(expected, std::min<std::size_t>(8192, std::max<std::size_t>(1024, expected / 32))));
 }
 }  // namespace

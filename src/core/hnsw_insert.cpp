@@ -16,7 +16,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <exception>
 #include <thread>
 
@@ -330,7 +329,6 @@ void connect_unreachable(Impl& g, const Dist& dist) {
         queue.clear();
         flood(g.entry);
         if (queue.size() == n) return;
-        if (std::getenv("VECDB_HNSW_DEBUG")) std::fprintf(stderr, "round %d: %zu of %zu unreachable\n", round, n - queue.size(), n);
         if (!s) s.reset(new Scratch(g));
         Inserter<Dist, false> in(g, dist, *s);
         typename Inserter<Dist, false>::Expander ex{in, 0};

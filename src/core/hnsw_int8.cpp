@@ -17,6 +17,9 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "hnsw_builder_impl.h"
 
@@ -99,9 +102,74 @@ namespace {
     const Int8Kernels kernels_##SUFFIX = {wl2_##SUFFIX, wdot_##SUFFIX, wl1_##SUFFIX};
 
 VECDB_INT8_SET(scalar, )
+
 #if defined(__x86_64__)
-VECDB_INT8_SET(avx2, __attribute__((target("avx2,fma"))))
-VECDB_INT8_SET(avx512, __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))))
+// Explicit AVX2 / AVX-512 versions (the loops above vectorise only 4 wide).
+// OP(x, y) combines two float vectors of codes; the weight multiplies it.
+// GCC 12 warns about _mm512_undefined_* inside its own intrinsic headers.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define VECDB_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define VECDB_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+
+VECDB_TARGET_AVX2 inline __m256 load8_avx2(const std::uint8_t* p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+VECDB_TARGET_AVX512 inline __m512 load16_avx512(const std::uint8_t* p) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+VECDB_TARGET_AVX512 inline __m512 load16_avx512(const std::uint8_t* p, __mmask16 m) {
+    return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, p)));
+}
+
+#define VECDB_INT8_AVX2(NAME, OP, SCALAR)                                                           \
+    VECDB_TARGET_AVX2 float NAME(const std::uint8_t* a, const std::uint8_t* b, const float* w,      \
+                                 std::size_t n) noexcept {                                           \
+        __m256 acc = _mm256_setzero_ps();                                                            \
+        std::size_t i = 0;                                                                           \
+        for (; i + 8 <= n; i += 8) {                                                                 \
+            const __m256 x = load8_avx2(a + i), y = load8_avx2(b + i);                               \
+            acc = _mm256_fmadd_ps(OP, _mm256_loadu_ps(w + i), acc);                                  \
+        }                                                                                            \
+        const __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));     \
+        float lanes[4];                                                                              \
+        _mm_storeu_ps(lanes, h);                                                                     \
+        float s = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);                                     \
+        for (; i < n; ++i) {                                                                         \
+            const float x = float(a[i]), y = float(b[i]);                                            \
+            s += w[i] * (SCALAR);                                                                    \
+        }                                                                                            \
+        return s;                                                                                    \
+    }
+
+#define VECDB_INT8_AVX512(NAME, OP)                                                                 \
+    VECDB_TARGET_AVX512 float NAME(const std::uint8_t* a, const std::uint8_t* b, const float* w,    \
+                                   std::size_t n) noexcept {                                         \
+        __m512 acc = _mm512_setzero_ps();                                                            \
+        std::size_t i = 0;                                                                           \
+        for (; i + 16 <= n; i += 16) {                                                               \
+            const __m512 x = load16_avx512(a + i), y = load16_avx512(b + i);                         \
+            acc = _mm512_fmadd_ps(OP, _mm512_loadu_ps(w + i), acc);                                  \
+        }                                                                                            \
+        if (i < n) {                                                                                 \
+            const __mmask16 m = __mmask16((1u << (n - i)) - 1);                                      \
+            const __m512 x = load16_avx512(a + i, m), y = load16_avx512(b + i, m);                   \
+            acc = _mm512_fmadd_ps(OP, _mm512_maskz_loadu_ps(m, w + i), acc);                         \
+        }                                                                                            \
+        return _mm512_reduce_add_ps(acc);                                                            \
+    }
+
+VECDB_INT8_AVX2(wl2_avx2, _mm256_mul_ps(_mm256_sub_ps(x, y), _mm256_sub_ps(x, y)), (x - y) * (x - y))
+VECDB_INT8_AVX2(wdot_avx2, _mm256_mul_ps(x, y), x * y)
+VECDB_INT8_AVX2(wl1_avx2, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(x, y)), std::fabs(x - y))
+VECDB_INT8_AVX512(wl2_avx512, _mm512_mul_ps(_mm512_sub_ps(x, y), _mm512_sub_ps(x, y)))
+VECDB_INT8_AVX512(wdot_avx512, _mm512_mul_ps(x, y))
+VECDB_INT8_AVX512(wl1_avx512, _mm512_abs_ps(_mm512_sub_ps(x, y)))
+
+const Int8Kernels kernels_avx2 = {wl2_avx2, wdot_avx2, wl1_avx2};
+const Int8Kernels kernels_avx512 = {wl2_avx512, wdot_avx512, wl1_avx512};
+#pragma GCC diagnostic pop
 #endif
 
 }  // namespace

@@ -1,11 +1,13 @@
 // Unit tests of the HNSW building blocks: neighbour selection, levels, the
-// visited set, search_layer, distances, normalisation.
+// visited set, search_layer, distances, normalisation, the Int8 codec.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <map>
+#include <random>
 
 #include "vecdb/core/hnsw.h"
+#include "../../src/core/hnsw_builder_impl.h"  // Int8 codec and kernels
 
 namespace vecdb::core::hnsw {
 
@@ -224,5 +226,64 @@ TEST(HnswDistance, ResolveAndNormalize) {
     EXPECT_FLOAT_EQ(resolve_distance(Metric::Cosine, ElemType::F16)(h3, h3, 2), 0);
 }
 
+}  // namespace
+}  // namespace vecdb::core::hnsw
+
+// The Int8 kernels of every SIMD path agree with a plain loop.
+namespace vecdb::core::hnsw {
+namespace {
+TEST(HnswInt8, KernelsAgreeOnEveryPath) {
+    std::mt19937 rng(5);
+    std::uniform_int_distribution<int> code(0, 255);
+    std::uniform_real_distribution<float> wd(0.0f, 0.01f);
+    const SimdPath before = kernels().path;
+    for (SimdPath p : {SimdPath::Scalar, SimdPath::Avx2, SimdPath::Avx512}) {
+        if (!select_simd_path(p)) continue;
+        const detail::Int8Kernels& k = detail::int8_kernels();
+        for (std::size_t n : {1u, 7u, 8u, 15u, 16u, 17u, 33u, 100u, 129u}) {
+            std::vector<std::uint8_t> a(n), b(n);
+            std::vector<float> w(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                a[i] = std::uint8_t(code(rng));
+                b[i] = std::uint8_t(code(rng));
+                w[i] = wd(rng);
+            }
+            double l2 = 0, dot = 0, l1 = 0;
+            for (std::size_t i = 0; i < n; ++i) {
+                const double d = double(a[i]) - double(b[i]);
+                l2 += w[i] * d * d;
+                dot += w[i] * double(a[i]) * double(b[i]);
+                l1 += w[i] * std::fabs(d);
+            }
+            EXPECT_NEAR(k.wl2(a.data(), b.data(), w.data(), n), l2, 1e-4 * (1 + l2)) << n;
+            EXPECT_NEAR(k.wdot(a.data(), b.data(), w.data(), n), dot, 1e-4 * (1 + dot)) << n;
+            EXPECT_NEAR(k.wl1(a.data(), b.data(), w.data(), n), l1, 1e-4 * (1 + l1)) << n;
+        }
+    }
+    select_simd_path(before);
+}
+
+TEST(HnswInt8, CodecRoundTripWithinHalfStep) {
+    const std::uint32_t dim = 5;
+    std::vector<float> rows = {0, -1, 10, 3, 3,  1, 1, 20, 3, 3,  0.5f, 0, 15, 3, 3};
+    detail::Int8Codec c;
+    c.train(rows.data(), 3, dim);
+    std::uint8_t codes[5];
+    for (int r = 0; r < 3; ++r) {
+        const float bias = c.encode(rows.data() + r * dim, dim, codes);
+        float expect_bias = 0;
+        for (std::uint32_t i = 0; i < dim; ++i) {
+            const float back = c.lo[i] + c.step[i] * codes[i];
+            EXPECT_NEAR(back, rows[r * dim + i], c.step[i] / 2 + 1e-6f);
+            expect_bias += c.lo[i] * c.step[i] * codes[i];
+        }
+        EXPECT_NEAR(bias, expect_bias, 1e-3f);
+    }
+    // Outside the sample range: clamped to the end codes.
+    float far[5] = {100, -100, 10, 3, 3};
+    c.encode(far, dim, codes);
+    EXPECT_EQ(codes[0], 255);
+    EXPECT_EQ(codes[1], 0);
+}
 }  // namespace
 }  // namespace vecdb::core::hnsw

@@ -89,6 +89,14 @@ template <class Expander>
 void search_layer(Expander& ex, const Candidate* entries, std::size_t n_entries, int level,
                   std::size_t ef, VisitedSet& visited, std::vector<Candidate>& result,
                   std::vector<Candidate>* discarded = nullptr);
+// The same with the caller's own frontier buffer, so that repeated searches
+// allocate nothing once their buffers have grown (the overload above uses a
+// per-thread buffer). Exact contract of result/discarded/accept: see
+// hnsw_search.inl.
+template <class Expander>
+void search_layer(Expander& ex, const Candidate* entries, std::size_t n_entries, int level,
+                  std::size_t ef, VisitedSet& visited, std::vector<Candidate>& result,
+                  std::vector<Candidate>* discarded, std::vector<Candidate>& frontier);
 
 // Neighbour selection with the HNSW heuristic (keep a candidate only if it is
 // closer to the base than to every neighbour kept so far), then fill the
@@ -98,6 +106,8 @@ void search_layer(Expander& ex, const Candidate* entries, std::size_t n_entries,
 // two candidate nodes. Writes at most max_out ids to out, returns the count.
 int select_neighbors(const Candidate* cands, int n_cands, int max_out,
                      const std::function<float(NodeId, NodeId)>& pair_dist, NodeId* out);
+
+// Repeated candidate ids are dropped; distinct ids at distance 0 are kept.
 
 // Random level for a new node: floor(-ln(U) / ln(m)), capped at kMaxLevel.
 int random_level(std::uint64_t& rng_state, int m) noexcept;
@@ -122,13 +132,22 @@ public:
     GraphBuilder& operator=(const GraphBuilder&) = delete;
 
     // Copy one vector in (cosine: already normalised). Ids are dense, in call
-    // order. Single-threaded; call before build().
+    // order. Single-threaded; call before build(). The node's level is drawn
+    // here, from params.seed, so levels do not depend on the thread count.
+    // expected_nodes sizes the arrays (memory_bytes() counts them from the
+    // start); adding more grows them. Int8 learns its per-dimension ranges
+    // from the first min(expected, max(1024, min(8192, expected/32))) rows
+    // (1024 if expected is 0): values outside are clamped.
     NodeId add(const void* vec);
 
     // Link every added node into the graph with `threads` threads (pure C++
     // threads: they touch nothing but this object). should_stop is polled by
     // the calling thread only; progress(nodes_done) likewise. Returns false if
     // stopped early (the graph is then incomplete and must be discarded).
+    // threads <= 1 runs on the calling thread, deterministically for a seed.
+    // Afterwards every list is sorted nearest-first and every node is
+    // reachable on level 0 from entry_point(). Nodes added after a build are
+    // linked by the next build(). May throw std::bad_alloc.
     bool build(int threads, const std::function<bool()>& should_stop,
                const std::function<void(std::size_t)>& progress);
 

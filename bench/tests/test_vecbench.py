@@ -1,0 +1,136 @@
+"""Unit tests of the benchmark tool's arithmetic (no Postgres needed).
+
+    /usr/bin/python3 -m unittest discover -s bench/tests -v
+"""
+import os
+import sys
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from vecbench import data, measure, pg, refs  # noqa: E402
+
+
+def brute(base, q, metric, k, mask=None):
+    rows = np.arange(base.shape[0]) if mask is None else np.flatnonzero(mask)
+    d = data.distances(base, rows, q, metric)
+    return rows[np.lexsort((rows, d))][:k]
+
+
+class ExactKnn(unittest.TestCase):
+    def test_matches_brute_force(self):
+        rng = np.random.default_rng(0)
+        base = rng.standard_normal((500, 12)).astype(np.float32)
+        qs = rng.standard_normal((7, 12)).astype(np.float32)
+        for metric in ("l2", "angular", "ip"):
+            got = data.exact_knn(base, qs, metric, 20)
+            for i in range(qs.shape[0]):
+                np.testing.assert_array_equal(got[i], brute(base, qs[i], metric, 20), err_msg=metric)
+
+    def test_mask_and_padding(self):
+        rng = np.random.default_rng(1)
+        base = rng.standard_normal((300, 5)).astype(np.float32)
+        qs = rng.standard_normal((3, 5)).astype(np.float32)
+        mask = np.zeros(300, bool)
+        mask[::50] = True  # 6 rows qualify
+        got = data.exact_knn(base, qs, "l2", 10, mask=mask)
+        self.assertTrue((got[:, 6:] == -1).all())
+        self.assertTrue(mask[got[:, :6]].all())
+        for i in range(3):
+            np.testing.assert_array_equal(got[i, :6], brute(base, qs[i], "l2", 6, mask))
+
+
+class Recall(unittest.TestCase):
+    def setUp(self):
+        base = np.array([[0.0], [1.0], [-1.0], [2.0], [3.0]], dtype=np.float32)
+        self.ds = data.Dataset(name="t", metric="l2", base=base, queries=np.array([[0.0]], np.float32),
+                               gt=np.array([[0, 1, 2, 3, 4]], np.int32), source="")
+
+    def test_exact_is_one(self):
+        j = measure.RecallJudge(self.ds, ks=(1, 2, 5))
+        self.assertEqual(j.recall([[0, 1, 2, 3, 4]], 5), 1.0)
+        self.assertEqual(j.recall([[0]], 1), 1.0)
+
+    def test_ties_count_as_correct(self):
+        # Rows 1 and 2 are both at distance 1: either one is a correct 2nd neighbour.
+        j = measure.RecallJudge(self.ds, ks=(2,))
+        self.assertEqual(j.recall([[0, 2]], 2), 1.0)
+        self.assertEqual(j.recall([[0, 3]], 2), 0.5)
+
+    def test_duplicates_and_short_lists(self):
+        j = measure.RecallJudge(self.ds, ks=(2, 5))
+        self.assertEqual(j.recall([[0, 0]], 2), 0.5)
+        self.assertEqual(j.recall([[0, 1]], 5), 0.4)
+
+    def test_best_qps_at(self):
+        pts = [{"recall@10": 0.9, "qps": 100}, {"recall@10": 0.96, "qps": 50}, {"recall@10": 0.99, "qps": 20}]
+        self.assertEqual(measure.best_qps_at(pts, 0.95)["qps"], 50)
+        self.assertIsNone(measure.best_qps_at(pts, 0.995))
+
+    def test_latency_stats(self):
+        st = measure.latency_stats([1_000_000] * 99 + [10_000_000])
+        self.assertAlmostEqual(st["qps"], 100 / 0.109)
+        self.assertAlmostEqual(st["p50_ms"], 1.0)
+
+
+class Data(unittest.TestCase):
+    def test_categories(self):
+        cat = data.make_categories(10000)
+        self.assertEqual((cat == 0).sum(), 1000)
+        self.assertEqual((cat == 1).sum(), 100)
+        self.assertTrue(((cat >= 0) & (cat < 100)).all())
+        self.assertLess((cat[:1000] == 0).mean(), 0.2)  # not in row order
+
+    def test_synthetic_is_deterministic(self):
+        a = data.synthetic(300, 8, clusters=4, nq=5)
+        b = data.synthetic(300, 8, clusters=4, nq=5)
+        np.testing.assert_array_equal(a.base, b.base)
+        np.testing.assert_array_equal(a.gt, b.gt)
+        self.assertEqual(a.base.dtype, np.float32)
+        self.assertFalse(np.isin(a.queries, a.base).all(axis=1).any())
+
+    def test_limit_recomputes_ground_truth(self):
+        ds = data.synthetic(400, 6, clusters=3, nq=4)
+        cut = data.limit(ds, rows=100, queries=2)
+        self.assertEqual((cut.n, cut.nq), (100, 2))
+        self.assertTrue((cut.gt[:, :100] < 100).all())
+        np.testing.assert_array_equal(cut.gt, data.exact_knn(ds.base[:100], ds.queries[:2], "l2", 100))
+
+
+class Encoding(unittest.TestCase):
+    def test_vector_binary(self):
+        raw = pg.vector_binary(np.array([1.0, -2.5], np.float32))
+        self.assertEqual(raw, b"\x00\x02\x00\x00" + np.array([1.0, -2.5], ">f4").tobytes())
+        self.assertEqual(pg.vector_text_of(pg.VecParam(raw)), "[1,-2.5]")
+
+    def test_pq_subquantizers(self):
+        self.assertEqual(refs.pq_subquantizers(100, 25), 25)
+        self.assertEqual(refs.pq_subquantizers(784, 196), 196)
+        self.assertEqual(refs.pq_subquantizers(7, 3), 1)
+
+
+class SmokeChecks(unittest.TestCase):
+    def _doc(self, recall):
+        pt = {"param": "seq scan", "recall@1": recall, "recall@10": recall, "recall@100": recall, "qps": 10.0}
+        return {"results": [{"dataset": {"name": "x"}, "runs": [
+            {"system": "vecdb-exact", "label": "exact", "points": [pt]}]}]}
+
+    def test_checks(self):
+        import tempfile
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+        import run
+        sc = {"checks": {"exact_recall": 1.0}}
+        with tempfile.TemporaryDirectory() as d:
+            for f in ("result.json", "result.md", "p.png"):
+                with open(os.path.join(d, f), "w") as fh:
+                    fh.write("x")
+            self.assertEqual(run.smoke_checks(self._doc(1.0), d, sc), [])
+            self.assertEqual(len(run.smoke_checks(self._doc(0.9), d, sc)), 3)
+            os.unlink(os.path.join(d, "p.png"))
+            self.assertIn("no PNG plot written", run.smoke_checks(self._doc(1.0), d, sc))
+
+
+if __name__ == "__main__":
+    unittest.main()

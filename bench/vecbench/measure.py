@@ -1,0 +1,91 @@
+"""Recall and latency arithmetic shared by every system."""
+import numpy as np
+
+from . import data
+
+# Relative slack when comparing a result's exact distance with the k-th
+# ground-truth distance (both recomputed in float64 here, so only ties and
+# float32-vs-float64 rounding in the ground truth itself matter).
+TIE_EPS = 1e-6
+
+
+def kth_distances(ds, k):
+    """Exact distance of each query's k-th ground-truth neighbour (nq floats)."""
+    out = np.empty(ds.nq)
+    for i in range(ds.nq):
+        out[i] = data.distances(ds.base, ds.gt[i, k - 1:k], ds.queries[i], ds.metric)[0]
+    return out
+
+
+class RecallJudge:
+    """recall@k with the ties rule of ../shared/data/README.md: a returned row
+    counts as correct when its exact distance is no larger than the k-th
+    ground-truth distance. Duplicated ids count once."""
+
+    def __init__(self, ds, gt=None, ks=(1, 10, 100)):
+        self.ds = ds
+        self.gt = ds.gt if gt is None else gt
+        self.ks = [k for k in ks if k <= self.gt.shape[1]]
+        self.kth = {}
+        for k in self.ks:
+            col = self.gt[:, k - 1]
+            kd = np.full(ds.nq, np.inf)
+            for i in range(ds.nq):
+                if col[i] >= 0:
+                    kd[i] = data.distances(ds.base, [col[i]], ds.queries[i], ds.metric)[0]
+            self.kth[k] = kd
+
+    def expected(self, qi, k):
+        """How many correct rows exist (fewer than k when a filter leaves fewer rows)."""
+        return int((self.gt[qi, :k] >= 0).sum())
+
+    def recall(self, results, k, queries=None):
+        """Mean recall@k of `results` (list of id sequences, one per query in
+        `queries`, default 0..len-1)."""
+        queries = range(len(results)) if queries is None else queries
+        total = 0.0
+        count = 0
+        for qi, res in zip(queries, results):
+            want = self.expected(qi, k)
+            if want == 0:
+                continue
+            ids = []
+            seen = set()
+            for r in list(res)[:k]:
+                if r not in seen and 0 <= r < self.ds.n:
+                    seen.add(r)
+                    ids.append(r)
+            if ids:
+                dist = data.distances(self.ds.base, ids, self.ds.queries[qi], self.ds.metric)
+                lim = self.kth[k][qi]
+                hit = int((dist <= lim + TIE_EPS * max(1.0, abs(lim))).sum())
+            else:
+                hit = 0
+            total += min(hit, want) / want
+            count += 1
+        return total / count if count else float("nan")
+
+    def all(self, results, limit, queries=None):
+        return {"recall@%d" % k: self.recall(results, k, queries) for k in self.ks if k <= limit}
+
+
+def latency_stats(ns):
+    """Per-query client-side latencies (ns) -> QPS of one serial client and
+    percentiles in milliseconds."""
+    a = np.asarray(ns, dtype=np.float64) / 1e6
+    return {
+        "qps": float(len(a) / (a.sum() / 1e3)) if a.sum() > 0 else float("nan"),
+        "mean_ms": float(a.mean()),
+        "p50_ms": float(np.percentile(a, 50)),
+        "p95_ms": float(np.percentile(a, 95)),
+        "p99_ms": float(np.percentile(a, 99)),
+    }
+
+
+def best_qps_at(points, target, key="recall@10"):
+    """Highest QPS among sweep points whose recall reaches `target`, with the
+    point it came from (None when no point reaches it)."""
+    ok = [p for p in points if p.get(key) is not None and p[key] >= target and p.get("qps")]
+    if not ok:
+        return None
+    return max(ok, key=lambda p: p["qps"])

@@ -1,0 +1,64 @@
+# Helpers shared by vecdb's TAP tests (test/t/*.pl); PROVE_FLAGS puts this
+# directory on @INC.
+package VecdbTest;
+use strict;
+use warnings;
+use Test::More;
+use Exporter 'import';
+our @EXPORT = qw(vec_sql half_sql fill_sql check_index_ok check_all_indexes_ok exact_ids index_ids);
+
+# SQL for the deterministic vector of row $i (an SQL expression) with $dim
+# elements in [-1, 1): a hash of (i, j) (fract(sin(...) * 43758.5453)), so
+# rows are spread like random data and no two rows are equal.
+sub _elems {
+    my ($i, $dim) = @_;
+    return "(SELECT array_agg((s - floor(s)) * 2 - 1 ORDER BY j)::real[] FROM
+             (SELECT j, sin(($i) * 12.9898 + j * 78.233) * 43758.5453 AS s FROM generate_series(1, $dim) j) h)";
+}
+sub vec_sql { return _elems(@_) . '::vector'; }
+sub half_sql { return _elems(@_) . '::halfvec'; }
+
+# INSERT of rows $from..$to into a table (id int, v vector(dim)[, h halfvec(dim)]).
+sub fill_sql {
+    my ($table, $from, $to, $dim, $with_half) = @_;
+    my $cols = vec_sql('i', $dim) . ($with_half ? ', ' . half_sql('i', $dim) : '');
+    return "INSERT INTO $table SELECT i, $cols FROM generate_series($from, $to) i";
+}
+
+# Runs vecdb_index_check on one index; passes when it reports no 'error'
+# rows. Warnings are shown as notes. Returns the summary line.
+sub check_index_ok {
+    my ($node, $db, $index, $name) = @_;
+    my $schema = $node->safe_psql($db, q{SELECT quote_ident(n.nspname) FROM pg_extension e
+        JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vecdb'});
+    my $rows = $node->safe_psql($db, "SELECT severity || ' ' || kind || ' ' || coalesce(blkno::text, '-') || ' '
+        || coalesce(node::text, '-') || ': ' || detail FROM $schema.vecdb_index_check('$index'::regclass)");
+    my @errors = grep { /^error / } split /\n/, $rows;
+    note($_) for grep { !/^error / } split /\n/, $rows;
+    ok(!@errors, $name // "vecdb_index_check($index) finds no problem") or diag(join("\n", @errors[0 .. ($#errors < 20 ? $#errors : 19)]));
+    my ($summary) = grep { /^info summary/ } split /\n/, $rows;
+    return $summary // '';
+}
+
+# Checks every hnsw index of the database.
+sub check_all_indexes_ok {
+    my ($node, $db, $label) = @_;
+    my @idx = split /\n/, $node->safe_psql($db, q{SELECT c.oid::regclass FROM pg_class c JOIN pg_am a ON a.oid = c.relam
+        WHERE a.amname = 'hnsw' ORDER BY 1});
+    check_index_ok($node, $db, $_, "$label: vecdb_index_check($_) finds no problem") for @idx;
+    return scalar @idx;
+}
+
+# Ids of the k nearest rows: exact (sequential scan) and through the index.
+sub exact_ids {
+    my ($node, $db, $table, $expr, $k) = @_;
+    return $node->safe_psql($db, "SET enable_indexscan = off; SELECT string_agg(id::text, ',' ORDER BY d, id) FROM
+        (SELECT id, $expr AS d FROM $table ORDER BY $expr, id LIMIT $k) s");
+}
+sub index_ids {
+    my ($node, $db, $table, $expr, $k) = @_;
+    return $node->safe_psql($db, "SET enable_seqscan = off; SET hnsw.ef_search = 400; SELECT string_agg(id::text, ',' ORDER BY d, id) FROM
+        (SELECT id, $expr AS d FROM $table ORDER BY $expr LIMIT $k) s");
+}
+
+1;
