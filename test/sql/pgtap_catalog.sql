@@ -111,6 +111,10 @@ FROM (VALUES ('vector'), ('halfvec')) a(t), (VALUES ('l2'), ('ip'), ('cosine'), 
 INSERT INTO fn (name, args, returns, volatility, strict, parallel) VALUES
   ('vecdb_last_scan_stats',
    '{}', 'record', 'volatile', false, 'r');  -- OUT distances, buffer_accesses, visited, returned bigint
+-- The index checker (sql/parts/90_check.sql): reads pages and the heap under
+-- this backend's snapshot, so PARALLEL RESTRICTED.
+INSERT INTO fn (name, args, returns, volatility, strict, parallel) VALUES
+  ('vecdb_index_check', '{regclass,boolean,boolean}', 'record', 'volatile', true, 'r');
 -- Aggregates are not strict (their transition functions are).
 INSERT INTO fn (name, args, returns, strict, is_agg) VALUES
   ('avg', '{vector}', 'vector', false, true),
@@ -212,8 +216,8 @@ SELECT set_eq(
   'the extension has exactly the listed functions, with their strictness and parallel safety');
 SELECT is_empty(
   $$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN ext_objects x ON x.classid = 'pg_proc'::regclass AND x.objid = p.oid
-     WHERE p.proparallel <> 's' AND p.proname <> 'vecdb_last_scan_stats' $$,
-  'every function is PARALLEL SAFE (but vecdb_last_scan_stats: backend-local state)');
+     WHERE p.proparallel <> 's' AND p.proname NOT IN ('vecdb_last_scan_stats', 'vecdb_index_check') $$,
+  'every function is PARALLEL SAFE (but vecdb_last_scan_stats and vecdb_index_check: backend-local state)');
 
 -- Operators.
 SELECT has_operator(lt, name, rt, returns) FROM op ORDER BY ord;
