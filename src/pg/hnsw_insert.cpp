@@ -285,20 +285,82 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
     return id;
 }
 
-// Step 3: make nb (at level) point at the new node.
-void link_back(InsertState* is, NodeId nb, int level) {
+// Step 3 writes one neighbour list: `next` replaces the list of nb at level
+// if the list on the page is still `cur` (n entries). Returns 1 when
+// written, 0 when the list changed meanwhile (read again), -1 when nb is no
+// longer live.
+int write_list_if_unchanged(InsertState* is, NodeId nb, int level, const SlotHeader& h, const NodeId* cur, int n,
+                            const NodeId* next, int newn) {
+    Relation index = is->index;
+    const Geometry& g = is->g;
+    const BlockNumber blk = level == 0 ? g.block_of(nb) : h.upper_blk;
+    Buffer buf = ReadBuffer(index, blk);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    Page page = BufferGetPage(buf);
+    NodeId* lst;
+    std::uint16_t* n0 = nullptr;
+    NodeId* ucount = nullptr;
+    if (level == 0) {
+        char* s = slot_ptr(page, g, g.slot_of(nb));
+        SlotHeader* hh = slot_header(s);
+        if (hh->state != kSlotLive) {
+            UnlockReleaseBuffer(buf);
+            return -1;
+        }
+        n0 = &hh->n0;
+        lst = slot_neighbors(s);
+    } else {
+        char* rec = reinterpret_cast<char*>(PageGetItem(page, PageGetItemId(page, h.upper_off)));
+        ucount = reinterpret_cast<NodeId*>(rec + (level - 1) * g.upper_bytes_per_level);
+        lst = ucount + 1;
+    }
+    const int now = n0 ? *n0 : static_cast<int>(*ucount);
+    if (now != n || std::memcmp(lst, cur, n * sizeof(NodeId)) != 0) {
+        UnlockReleaseBuffer(buf);
+        return 0;
+    }
+    const std::size_t lst_off = reinterpret_cast<char*>(lst) - reinterpret_cast<char*>(page);
+    const std::size_t cnt_off = n0 ? reinterpret_cast<char*>(n0) - reinterpret_cast<char*>(page)
+                                   : reinterpret_cast<char*>(ucount) - reinterpret_cast<char*>(page);
+    GenericXLogState* x = GenericXLogStart(index);
+    Page wp = GenericXLogRegisterBuffer(x, buf, 0);
+    std::memcpy(reinterpret_cast<char*>(wp) + lst_off, next, newn * sizeof(NodeId));
+    if (n0)
+        *reinterpret_cast<std::uint16_t*>(reinterpret_cast<char*>(wp) + cnt_off) = static_cast<std::uint16_t>(newn);
+    else
+        *reinterpret_cast<NodeId*>(reinterpret_cast<char*>(wp) + cnt_off) = static_cast<NodeId>(newn);
+    GenericXLogFinish(x);
+    UnlockReleaseBuffer(buf);
+    return 1;
+}
+
+bool in_list(const NodeId* lst, int n, NodeId id) { return std::find(lst, lst + n, id) != lst + n; }
+
+enum LinkResult { kLinked, kRejected, kNoTarget };
+
+// Step 3: make nb (at level) point at the new node. A full list is
+// re-selected by the heuristic, which may reject the new node (kRejected;
+// the caller then forces one in-edge, see force_in_edge) or drop an old
+// neighbour F. F may have had no other in-edge, so the drop is steered: when
+// F is not in the new node's own list, the entry dropped instead is one that
+// the new node's list holds (nb -> new -> it keeps it reachable).
+int link_back(InsertState* is, NodeId nb, int level) {
     Relation index = is->index;
     const Geometry& g = is->g;
     const int max = level == 0 ? 2 * g.m : g.m;
+    const NodeId* own = is->lists[level];
+    const int n_own = is->n_lists[level];
     NodeId cur[200];
     NodeId next[200];
     core::Candidate cands[201];
+    bool live[201];
     for (int attempt = 0; attempt < 3; ++attempt) {
         SlotHeader h;
         char* nbvec = is->vecs;  // row 0: nb itself; rows 1..: candidates
-        if (!read_slot(index, g, nb, &h, level == 0 ? cur : nullptr, nullptr) || h.state != kSlotLive) return;
+        if (!read_slot(index, g, nb, &h, level == 0 ? cur : nullptr, nullptr) || h.state != kSlotLive)
+            return kNoTarget;
         const int n = level == 0 ? std::min<int>(h.n0, max) : read_upper_list(index, g, h, level, cur);
-        if (std::find(cur, cur + n, is->new_id) != cur + n) return;
+        if (in_list(cur, n, is->new_id)) return kLinked;
         int newn;
         if (n < max) {
             std::memcpy(next, cur, n * sizeof(NodeId));
@@ -307,17 +369,19 @@ void link_back(InsertState* is, NodeId nb, int level) {
         } else {
             // Full: re-select among the old neighbours and the new node.
             SlotHeader tmp;
-            if (!read_slot(index, g, nb, &tmp, nullptr, nbvec)) return;
+            if (!read_slot(index, g, nb, &tmp, nullptr, nbvec)) return kNoTarget;
             char* rows = is->vecs + g.vec_bytes;
             int k = 0;
             for (int i = 0; i < n; ++i) {
                 char* dst = rows + k * g.vec_bytes;
                 if (!read_slot(index, g, cur[i], &tmp, nullptr, dst) || tmp.state == kSlotFree) continue;
                 cands[k] = core::Candidate{is->dist(nbvec, dst, g.dim), cur[i]};
+                live[k] = tmp.state == kSlotLive;
                 ++k;
             }
             std::memcpy(rows + k * g.vec_bytes, is->vec, g.vec_bytes);
             cands[k] = core::Candidate{is->dist(nbvec, is->vec, g.dim), is->new_id};
+            live[k] = true;
             ++k;
             // select_from wants vecs row i = cands[i] after sorting: sort an
             // index permutation and move the rows with it.
@@ -325,56 +389,107 @@ void link_back(InsertState* is, NodeId nb, int level) {
             for (int i = 0; i < k; ++i) perm[i] = i;
             std::sort(perm, perm + k, [&](int a, int b) { return cands[a].dist < cands[b].dist; });
             core::Candidate sorted[201];
+            bool sorted_live[201];
             char* sorted_rows = rows + (k + 1) * g.vec_bytes;  // scratch holds 2 * (2m + 2) rows
             for (int i = 0; i < k; ++i) {
                 sorted[i] = cands[perm[i]];
+                sorted_live[i] = live[perm[i]];
                 std::memcpy(sorted_rows + i * g.vec_bytes, rows + perm[i] * g.vec_bytes, g.vec_bytes);
             }
             InsertState view = *is;
             view.vecs = sorted_rows;
             newn = select_from(&view, sorted, k, max, next);
-            if (std::find(next, next + newn, is->new_id) == next + newn) return;  // not chosen
-        }
-        // Write, if the list is still what we read.
-        const BlockNumber blk = level == 0 ? g.block_of(nb) : h.upper_blk;
-        Buffer buf = ReadBuffer(index, blk);
-        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-        Page page = BufferGetPage(buf);
-        NodeId* lst;
-        std::uint16_t* n0 = nullptr;
-        NodeId* ucount = nullptr;
-        if (level == 0) {
-            char* s = slot_ptr(page, g, g.slot_of(nb));
-            SlotHeader* hh = slot_header(s);
-            if (hh->state != kSlotLive) {
-                UnlockReleaseBuffer(buf);
-                return;
+            if (!in_list(next, newn, is->new_id)) return kRejected;
+            // Live old neighbours the selection dropped that only nb -> new
+            // -> F would not keep reachable: swap each back in for the
+            // farthest kept entry that the new node also points at.
+            for (int i = 0; i < k; ++i) {
+                const NodeId f = sorted[i].id;
+                if (!sorted_live[i] || f == is->new_id || in_list(next, newn, f) || in_list(own, n_own, f)) continue;
+                for (int j = k - 1; j >= 0; --j) {
+                    const NodeId e = sorted[j].id;
+                    if (e == is->new_id || e == f || !in_list(own, n_own, e)) continue;
+                    NodeId* pos = std::find(next, next + newn, e);
+                    if (pos == next + newn) continue;
+                    *pos = f;
+                    break;
+                }
             }
-            n0 = &hh->n0;
-            lst = slot_neighbors(s);
-        } else {
-            char* rec = reinterpret_cast<char*>(PageGetItem(page, PageGetItemId(page, h.upper_off)));
-            ucount = reinterpret_cast<NodeId*>(rec + (level - 1) * g.upper_bytes_per_level);
-            lst = ucount + 1;
         }
-        const int now = n0 ? *n0 : static_cast<int>(*ucount);
-        if (now != n || std::memcmp(lst, cur, n * sizeof(NodeId)) != 0) {
-            UnlockReleaseBuffer(buf);
-            continue;  // changed under us: again
+        const int w = write_list_if_unchanged(is, nb, level, h, cur, n, next, newn);
+        if (w != 0) return w > 0 ? kLinked : kNoTarget;
+        // changed under us: again
+    }
+    return kNoTarget;
+}
+
+// Every level-0 neighbour rejected the new node: nothing would point at it
+// and no scan could find it. Force it into the list of its nearest
+// neighbour x that is still live, in place of an entry the new node itself
+// points at (x -> new -> F keeps F reachable), else of x's farthest entry,
+// which then moves into the new node's list if that has room.
+void force_in_edge(InsertState* is) {
+    Relation index = is->index;
+    const Geometry& g = is->g;
+    const int max = 2 * g.m;
+    NodeId cur[200];
+    NodeId next[200];
+    // The candidates are sorted nearest first; lists[0] holds the selected.
+    for (int c = 0; c < is->n_cands[0]; ++c) {
+        const NodeId x = is->cands[0][c].id;
+        if (!in_list(is->lists[0], is->n_lists[0], x)) continue;
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            SlotHeader h;
+            if (!read_slot(index, g, x, &h, cur, is->vecs) || h.state != kSlotLive) break;
+            const int n = std::min<int>(h.n0, max);
+            if (in_list(cur, n, is->new_id)) return;
+            std::memcpy(next, cur, n * sizeof(NodeId));
+            int newn = n;
+            NodeId evicted = kNoNode;
+            if (n < max) {
+                next[newn++] = is->new_id;
+            } else {
+                // Victim: a dead entry, else the farthest entry the new node
+                // points at, else the farthest entry.
+                int victim = -1, victim_rank = -1;
+                float victim_dist = 0;
+                for (int i = 0; i < n; ++i) {
+                    SlotHeader th;
+                    int rank;
+                    float d = 0;
+                    if (!read_slot(index, g, cur[i], &th, nullptr, is->vecs + g.vec_bytes) || th.state != kSlotLive) {
+                        rank = 2;
+                    } else {
+                        rank = in_list(is->lists[0], is->n_lists[0], cur[i]) ? 1 : 0;
+                        d = is->dist(is->vecs, is->vecs + g.vec_bytes, g.dim);
+                    }
+                    if (rank > victim_rank || (rank == victim_rank && d > victim_dist)) {
+                        victim = i;
+                        victim_rank = rank;
+                        victim_dist = d;
+                    }
+                }
+                if (victim_rank == 0) evicted = cur[victim];
+                next[victim] = is->new_id;
+            }
+            const int w = write_list_if_unchanged(is, x, 0, h, cur, n, next, newn);
+            if (w < 0) break;
+            if (w == 0) continue;
+            if (evicted != kNoNode && is->n_lists[0] < max) {
+                // The new node's own list: nobody else writes it yet but
+                // concurrent inserts linking back; same check-and-write.
+                for (int a = 0; a < 3; ++a) {
+                    SlotHeader nh;
+                    if (!read_slot(index, g, is->new_id, &nh, cur, nullptr) || nh.state != kSlotLive) break;
+                    const int nn = std::min<int>(nh.n0, max);
+                    if (nn >= max || in_list(cur, nn, evicted)) break;
+                    std::memcpy(next, cur, nn * sizeof(NodeId));
+                    next[nn] = evicted;
+                    if (write_list_if_unchanged(is, is->new_id, 0, nh, cur, nn, next, nn + 1) != 0) break;
+                }
+            }
+            return;
         }
-        const std::size_t lst_off = reinterpret_cast<char*>(lst) - reinterpret_cast<char*>(page);
-        const std::size_t cnt_off = n0 ? reinterpret_cast<char*>(n0) - reinterpret_cast<char*>(page)
-                                       : reinterpret_cast<char*>(ucount) - reinterpret_cast<char*>(page);
-        GenericXLogState* x = GenericXLogStart(index);
-        Page wp = GenericXLogRegisterBuffer(x, buf, 0);
-        std::memcpy(reinterpret_cast<char*>(wp) + lst_off, next, newn * sizeof(NodeId));
-        if (n0)
-            *reinterpret_cast<std::uint16_t*>(reinterpret_cast<char*>(wp) + cnt_off) = static_cast<std::uint16_t>(newn);
-        else
-            *reinterpret_cast<NodeId*>(reinterpret_cast<char*>(wp) + cnt_off) = static_cast<NodeId>(newn);
-        GenericXLogFinish(x);
-        UnlockReleaseBuffer(buf);
-        return;
     }
 }
 
@@ -448,8 +563,11 @@ bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer 
         select_own_neighbors(is);
     }
     is->new_id = write_node(is, heap_tid);
-    for (int l = 0; l <= is->level; ++l)
-        for (int i = 0; i < is->n_lists[l]; ++i) link_back(is, is->lists[l][i], l);
+    for (int l = 0; l <= is->level; ++l) {
+        bool linked = false;
+        for (int i = 0; i < is->n_lists[l]; ++i) linked |= link_back(is, is->lists[l][i], l) == kLinked;
+        if (l == 0 && !linked && is->n_lists[0] > 0) force_in_edge(is);
+    }
 
     MemoryContextSwitchTo(old);
     MemoryContextDelete(ctx);
