@@ -48,6 +48,12 @@ struct InsertState {
     std::size_t vecs_rows;
     Workspace* ws;
     MemoryContextCallback cb;
+    // Level 0 of the new node's list as written by write_node (orig), and
+    // as step 3 wants it: an entry is pinned once some neighbour dropped its
+    // own edge to it, so that x -> new -> it is that node's way in now.
+    NodeId orig0[200];
+    int n_orig0;
+    bool pinned[200];
 };
 
 void release_ws(void* arg) {
@@ -338,6 +344,75 @@ bool in_list(const NodeId* lst, int n, NodeId id) { return std::find(lst, lst + 
 
 enum LinkResult { kLinked, kRejected, kNoTarget };
 
+// Pins f in the new node's level-0 list, adding it if missing: appended
+// when there is room, else in place of the farthest unpinned entry (an
+// original choice; nodes reachable before this insert stay so without it).
+void keep_in_own(InsertState* is, NodeId f) {
+    NodeId* own = is->lists[0];
+    int& n = is->n_lists[0];
+    NodeId* pos = std::find(own, own + n, f);
+    if (pos != own + n) {
+        is->pinned[pos - own] = true;
+        return;
+    }
+    if (n < 2 * is->g.m) {
+        own[n] = f;
+        is->pinned[n++] = true;
+        return;
+    }
+    // Candidates are sorted nearest first: the last unpinned one found is
+    // the farthest.
+    int victim = -1;
+    for (int c = 0; c < is->n_cands[0]; ++c) {
+        NodeId* p = std::find(own, own + n, is->cands[0][c].id);
+        if (p != own + n && !is->pinned[p - own]) victim = static_cast<int>(p - own);
+    }
+    if (victim < 0) return;  // every entry pinned: left to vacuum
+    own[victim] = f;
+    is->pinned[victim] = true;
+}
+
+// Writes the new node's level-0 list if step 3 changed it. Concurrent
+// inserts may have re-selected it meanwhile: then the pinned entries are
+// merged into what is there.
+void write_own_list(InsertState* is) {
+    const int max = 2 * is->g.m;
+    if (is->n_lists[0] == is->n_orig0 && std::memcmp(is->lists[0], is->orig0, is->n_orig0 * sizeof(NodeId)) == 0)
+        return;
+    NodeId cur[200];
+    NodeId next[200];
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        SlotHeader h;
+        if (!read_slot(is->index, is->g, is->new_id, &h, cur, nullptr) || h.state != kSlotLive) return;
+        const int n = std::min<int>(h.n0, max);
+        int newn;
+        if (n == is->n_orig0 && std::memcmp(cur, is->orig0, n * sizeof(NodeId)) == 0) {
+            newn = is->n_lists[0];
+            std::memcpy(next, is->lists[0], newn * sizeof(NodeId));
+        } else {
+            std::memcpy(next, cur, n * sizeof(NodeId));
+            newn = n;
+            bool fixed[200] = {};
+            for (int i = 0; i < is->n_lists[0]; ++i) {
+                if (!is->pinned[i]) continue;
+                const NodeId f = is->lists[0][i];
+                NodeId* pos = std::find(next, next + newn, f);
+                if (pos != next + newn) {
+                    fixed[pos - next] = true;
+                    continue;
+                }
+                int slot = newn < max ? newn++ : -1;
+                for (int j = newn - 1; slot < 0 && j >= 0; --j)
+                    if (!fixed[j]) slot = j;
+                if (slot < 0) break;
+                next[slot] = f;
+                fixed[slot] = true;
+            }
+        }
+        if (write_list_if_unchanged(is, is->new_id, 0, h, cur, n, next, newn) != 0) return;
+    }
+}
+
 // Step 3: make nb (at level) point at the new node. A full list is
 // re-selected by the heuristic, which may reject the new node (kRejected;
 // the caller then forces one in-edge, see force_in_edge) or drop an old
@@ -354,7 +429,9 @@ int link_back(InsertState* is, NodeId nb, int level) {
     NodeId next[200];
     core::Candidate cands[201];
     bool live[201];
+    NodeId keep[201];  // must stay in (level 0: join) the new node's list
     for (int attempt = 0; attempt < 3; ++attempt) {
+        int n_keep = 0;
         SlotHeader h;
         char* nbvec = is->vecs;  // row 0: nb itself; rows 1..: candidates
         if (!read_slot(index, g, nb, &h, level == 0 ? cur : nullptr, nullptr) || h.state != kSlotLive)
@@ -400,23 +477,34 @@ int link_back(InsertState* is, NodeId nb, int level) {
             view.vecs = sorted_rows;
             newn = select_from(&view, sorted, k, max, next);
             if (!in_list(next, newn, is->new_id)) return kRejected;
-            // Live old neighbours the selection dropped that only nb -> new
-            // -> F would not keep reachable: swap each back in for the
-            // farthest kept entry that the new node also points at.
+            // Live old neighbours that the selection dropped (F) may have
+            // had no other in-edge. Keep a way in for each: nb -> new -> F
+            // if the new node points at F; else swap F back in for the
+            // farthest kept entry E the new node points at (nb -> new -> E);
+            // else (level 0) make the new node point at F.
             for (int i = 0; i < k; ++i) {
                 const NodeId f = sorted[i].id;
-                if (!sorted_live[i] || f == is->new_id || in_list(next, newn, f) || in_list(own, n_own, f)) continue;
-                for (int j = k - 1; j >= 0; --j) {
+                if (!sorted_live[i] || f == is->new_id || in_list(next, newn, f)) continue;
+                if (in_list(own, n_own, f)) {
+                    keep[n_keep++] = f;
+                    continue;
+                }
+                bool swapped = false;
+                for (int j = k - 1; j >= 0 && !swapped; --j) {
                     const NodeId e = sorted[j].id;
                     if (e == is->new_id || e == f || !in_list(own, n_own, e)) continue;
                     NodeId* pos = std::find(next, next + newn, e);
                     if (pos == next + newn) continue;
                     *pos = f;
-                    break;
+                    keep[n_keep++] = e;
+                    swapped = true;
                 }
+                if (!swapped && level == 0) keep[n_keep++] = f;
             }
         }
         const int w = write_list_if_unchanged(is, nb, level, h, cur, n, next, newn);
+        if (w > 0 && level == 0)
+            for (int i = 0; i < n_keep; ++i) keep_in_own(is, keep[i]);
         if (w != 0) return w > 0 ? kLinked : kNoTarget;
         // changed under us: again
     }
@@ -425,9 +513,9 @@ int link_back(InsertState* is, NodeId nb, int level) {
 
 // Every level-0 neighbour rejected the new node: nothing would point at it
 // and no scan could find it. Force it into the list of its nearest
-// neighbour x that is still live, in place of an entry the new node itself
-// points at (x -> new -> F keeps F reachable), else of x's farthest entry,
-// which then moves into the new node's list if that has room.
+// neighbour x that is still live, in place of a dead entry, else of the
+// farthest entry the new node itself points at, else of x's farthest entry;
+// the evicted live entry is kept in the new node's list (x -> new -> it).
 void force_in_edge(InsertState* is) {
     Relation index = is->index;
     const Geometry& g = is->g;
@@ -469,25 +557,13 @@ void force_in_edge(InsertState* is) {
                         victim_dist = d;
                     }
                 }
-                if (victim_rank == 0) evicted = cur[victim];
+                if (victim_rank >= 0 && victim_rank <= 1) evicted = cur[victim];
                 next[victim] = is->new_id;
             }
             const int w = write_list_if_unchanged(is, x, 0, h, cur, n, next, newn);
             if (w < 0) break;
             if (w == 0) continue;
-            if (evicted != kNoNode && is->n_lists[0] < max) {
-                // The new node's own list: nobody else writes it yet but
-                // concurrent inserts linking back; same check-and-write.
-                for (int a = 0; a < 3; ++a) {
-                    SlotHeader nh;
-                    if (!read_slot(index, g, is->new_id, &nh, cur, nullptr) || nh.state != kSlotLive) break;
-                    const int nn = std::min<int>(nh.n0, max);
-                    if (nn >= max || in_list(cur, nn, evicted)) break;
-                    std::memcpy(next, cur, nn * sizeof(NodeId));
-                    next[nn] = evicted;
-                    if (write_list_if_unchanged(is, is->new_id, 0, nh, cur, nn, next, nn + 1) != 0) break;
-                }
-            }
+            if (evicted != kNoNode) keep_in_own(is, evicted);
             return;
         }
     }
@@ -563,11 +639,18 @@ bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer 
         select_own_neighbors(is);
     }
     is->new_id = write_node(is, heap_tid);
-    for (int l = 0; l <= is->level; ++l) {
-        bool linked = false;
-        for (int i = 0; i < is->n_lists[l]; ++i) linked |= link_back(is, is->lists[l][i], l) == kLinked;
-        if (l == 0 && !linked && is->n_lists[0] > 0) force_in_edge(is);
-    }
+    is->n_orig0 = is->n_lists[0];
+    std::memcpy(is->orig0, is->lists[0], is->n_orig0 * sizeof(NodeId));
+    // Level 0: every node reachable before stays reachable (each edge a
+    // re-selection drops is rerouted through the new node), and the new
+    // node gets an in-edge. Iterate over the original choices: keep_in_own
+    // may change lists[0] meanwhile.
+    bool linked = false;
+    for (int i = 0; i < is->n_orig0; ++i) linked |= link_back(is, is->orig0[i], 0) == kLinked;
+    if (!linked && is->n_orig0 > 0) force_in_edge(is);
+    write_own_list(is);
+    for (int l = 1; l <= is->level; ++l)
+        for (int i = 0; i < is->n_lists[l]; ++i) link_back(is, is->lists[l][i], l);
 
     MemoryContextSwitchTo(old);
     MemoryContextDelete(ctx);
