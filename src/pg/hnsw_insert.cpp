@@ -416,15 +416,11 @@ void write_own_list(InsertState* is) {
 // Step 3: make nb (at level) point at the new node. A full list is
 // re-selected by the heuristic, which may reject the new node (kRejected;
 // the caller then forces one in-edge, see force_in_edge) or drop an old
-// neighbour F. F may have had no other in-edge, so the drop is steered: when
-// F is not in the new node's own list, the entry dropped instead is one that
-// the new node's list holds (nb -> new -> it keeps it reachable).
+// neighbour F, which may have had no other in-edge: see keep_in_own.
 int link_back(InsertState* is, NodeId nb, int level) {
     Relation index = is->index;
     const Geometry& g = is->g;
     const int max = level == 0 ? 2 * g.m : g.m;
-    const NodeId* own = is->lists[level];
-    const int n_own = is->n_lists[level];
     NodeId cur[200];
     NodeId next[200];
     core::Candidate cands[201];
@@ -478,28 +474,16 @@ int link_back(InsertState* is, NodeId nb, int level) {
             newn = select_from(&view, sorted, k, max, next);
             if (!in_list(next, newn, is->new_id)) return kRejected;
             // Live old neighbours that the selection dropped (F) may have
-            // had no other in-edge. Keep a way in for each: nb -> new -> F
-            // if the new node points at F; else swap F back in for the
-            // farthest kept entry E the new node points at (nb -> new -> E);
-            // else (level 0) make the new node point at F.
-            for (int i = 0; i < k; ++i) {
+            // had no other in-edge. Keep a way in for each at level 0:
+            // nb -> new -> F, F pinned in (or added to) the new node's
+            // list. (Steering nb's selection to keep F instead costs recall:
+            // the heuristic dropped F as redundant for nb. Asking whether F
+            // has another in-edge costs page reads and misses pairs that
+            // only point at each other; rescuing always measured best.)
+            for (int i = 0; i < k && level == 0; ++i) {
                 const NodeId f = sorted[i].id;
                 if (!sorted_live[i] || f == is->new_id || in_list(next, newn, f)) continue;
-                if (in_list(own, n_own, f)) {
-                    keep[n_keep++] = f;
-                    continue;
-                }
-                bool swapped = false;
-                for (int j = k - 1; j >= 0 && !swapped; --j) {
-                    const NodeId e = sorted[j].id;
-                    if (e == is->new_id || e == f || !in_list(own, n_own, e)) continue;
-                    NodeId* pos = std::find(next, next + newn, e);
-                    if (pos == next + newn) continue;
-                    *pos = f;
-                    keep[n_keep++] = e;
-                    swapped = true;
-                }
-                if (!swapped && level == 0) keep[n_keep++] = f;
+                keep[n_keep++] = f;
             }
         }
         const int w = write_list_if_unchanged(is, nb, level, h, cur, n, next, newn);

@@ -263,6 +263,7 @@ void repair(VacState* vs) {
 // may lead to further stranded nodes.
 struct Reach {
     NodeId entry;
+    bool trust_indeg;  // may replace an entry with another in-edge
     std::uint8_t* reached;  // by id
     std::uint16_t* indeg;   // in-edges from reached nodes (saturating)
     NodeId* queue;
@@ -306,8 +307,9 @@ bool dist_to(VacState* vs, NodeId id, float* d) {
 
 // Adds the edge x -> s at level 0: appended if x's list has room, else in
 // place of the entry whose loss harms least: a gone node, else one that s
-// itself points at (x -> s -> it), else one with another in-edge from a
-// reached node, farthest first. An entry with no other in-edge is replaced
+// itself points at (x -> s -> it), else (in the first rounds) one with
+// another in-edge from a reached node, farthest first; that in-edge may
+// come from a node only it leads to, which the next round's walk finds. An entry with no other in-edge is replaced
 // only when `force`. Returns 1 when linked, 0 when x has no entry to spare,
 // -1 when x is no longer live.
 int add_edge(VacState* vs, Reach* r, NodeId x, NodeId s, const NodeId* s_out, int n_s_out, bool force) {
@@ -336,7 +338,7 @@ int add_edge(VacState* vs, Reach* r, NodeId x, NodeId s, const NodeId* s_out, in
                 else if (std::find(s_out, s_out + n_s_out, cur[i]) != s_out + n_s_out)
                     rank = 2;
                 else
-                    rank = r->indeg[cur[i]] >= 2 ? 1 : 0;
+                    rank = r->indeg[cur[i]] >= 2 && r->trust_indeg ? 1 : 0;
                 if (rank > victim_rank || (rank == victim_rank && d > victim_d)) {
                     victim = i;
                     victim_rank = rank;
@@ -439,10 +441,11 @@ void ensure_reachable(VacState* vs) {
     r.reached = static_cast<std::uint8_t*>(MemoryContextAllocHuge(CurrentMemoryContext, vs->capacity));
     r.indeg = static_cast<std::uint16_t*>(MemoryContextAllocHuge(CurrentMemoryContext, vs->capacity * sizeof(std::uint16_t)));
     r.queue = static_cast<NodeId*>(MemoryContextAllocHuge(CurrentMemoryContext, vs->capacity * sizeof(NodeId)));
-    // A replaced entry can strand a node in turn (rarely: entries with
-    // another in-edge go first), so walk again from scratch until a walk
-    // finds every live node, a few rounds at most.
-    for (int round = 0; round < 4; ++round) {
+    // A replaced entry can strand a node in turn (see add_edge), so walk
+    // again from scratch until a walk finds every live node; later rounds
+    // replace only entries that stay reachable for sure.
+    for (int round = 0; round < 6; ++round) {
+        r.trust_indeg = round < 2;
         std::memset(r.reached, 0, vs->capacity);
         std::memset(r.indeg, 0, vs->capacity * sizeof(std::uint16_t));
         r.head = r.tail = 0;
