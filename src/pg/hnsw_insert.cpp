@@ -12,6 +12,13 @@
 // 3. Point each neighbour back at it: one record per neighbour list (append
 //    when there is room, else re-select). A crash between these records
 //    leaves a valid graph that merely has fewer back links.
+//    Reachability (level 0, no concurrent writer): every node reachable
+//    before stays reachable and the new node becomes reachable. An edge
+//    nb -> F that a re-selection drops is rerouted nb -> new -> F (F pinned
+//    in, or added to, the new node's list, which is rewritten at the end);
+//    if every neighbour rejects the new node it is forced into its nearest
+//    neighbour's list. Races and crashes can still strand a node: VACUUM
+//    links every live node back in (hnsw_vacuum.cpp, step 3).
 // Locks: metapage before element page before upper page, never the reverse;
 // neighbour updates hold one page at a time (optimistic: read under a share
 // lock, then re-check under the exclusive lock and retry if it changed).

@@ -6,8 +6,13 @@
 // 2. Repair: every live node that lists a deleted node, at any level, gets a
 //    new list chosen by the shared heuristic from its live neighbours plus
 //    the live neighbours of its deleted ones (one hop, no search).
-// 3. Entry point: if it was deleted, the highest-level live node takes over.
-// 4. Free: deleted slots become free and their blocks go on the metapage's
+// 3. Reachability: a walk over level-0 lists from the entry point (the one
+//    step 4 installs), never through deleted nodes, finds live nodes with no
+//    path left; each is linked from a reachable node (see ensure_reachable)
+//    and the walk goes on from it, until every live node is reached. Also
+//    run by amvacuumcleanup when nothing died, for what inserts stranded.
+// 4. Entry point: if it was deleted, the highest-level live node takes over.
+//    Free: deleted slots become free and their blocks go on the metapage's
 //    free list for inserts to reuse.
 // Freeing in the same pass is safe for concurrent scans: a scan reads a slot
 // (vector and heap TID) under one share lock, so a reused slot gives it a
@@ -254,7 +259,7 @@ void repair(VacState* vs) {
     pfree(copy);
 }
 
-// Step 3b: every live node reachable from the entry point over level-0
+// Step 3: every live node reachable from the entry point over level-0
 // links. Repair (one hop, heuristic re-selection) and inserts (re-selection
 // of full lists) can leave a live node whose every in-edge was dropped or
 // ran through deleted nodes; no scan would ever return it. A breadth-first
@@ -467,7 +472,7 @@ void ensure_reachable(VacState* vs) {
     pfree(r.queue);
 }
 
-// Steps 3 and 4.
+// Step 4.
 void free_and_move_entry(VacState* vs) {
     const Geometry& g = vs->g;
     for (BlockNumber blk = 1; blk < vs->nblocks && vs->n_deleted > 0; ++blk) {
