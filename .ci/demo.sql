@@ -20,7 +20,10 @@ CREATE INDEX items_embedding_hnsw ON items USING hnsw (embedding vector_l2_ops);
 \echo 'this build has no hnsw access method yet: the query below is an exact scan'
 \endif
 SELECT embedding AS query FROM items WHERE id = 1 \gset
-EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY embedding <-> :'query' LIMIT 5;
+-- The plan, with the query vector as a parameter (shorter to print).
+PREPARE nearest(vector) AS SELECT id FROM items ORDER BY embedding <-> $1 LIMIT 5;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE nearest(:'query');
 \echo 'the 5 nearest neighbours (L2) of row 1:'
 SELECT id, round((embedding <-> :'query')::numeric, 3) AS l2_distance
 FROM items ORDER BY embedding <-> :'query' LIMIT 5;

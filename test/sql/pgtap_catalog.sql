@@ -11,12 +11,14 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 RESET client_min_messages;
+-- Settings appear in pg_settings once the library is loaded.
+LOAD 'vecdb';
 BEGIN;
 
 -- name, argument types, result; then volatility, strict, parallel ('s' safe).
 CREATE TEMP TABLE fn (ord serial, name name, args name[], returns text,
                       volatility text DEFAULT 'immutable', strict bool DEFAULT true,
-                      parallel "char" DEFAULT 's', is_agg bool DEFAULT false, retset bool DEFAULT false);
+                      parallel "char" DEFAULT 's', is_agg bool DEFAULT false);
 INSERT INTO fn (name, args, returns) VALUES
   ('vector_in', '{cstring,oid,integer}', 'vector'),
   ('vector_out', '{vector}', 'cstring'),
@@ -111,10 +113,10 @@ FROM (VALUES ('vector'), ('halfvec')) a(t), (VALUES ('l2'), ('ip'), ('cosine'), 
 INSERT INTO fn (name, args, returns, volatility, strict, parallel) VALUES
   ('vecdb_last_scan_stats',
    '{}', 'record', 'volatile', false, 'r');  -- OUT distances, buffer_accesses, visited, returned bigint
--- The index checker (sql/parts/90_check.sql): reads pages and the heap under
--- this backend's snapshot, so PARALLEL RESTRICTED.
-INSERT INTO fn (name, args, returns, volatility, strict, parallel, retset) VALUES
-  ('vecdb_index_check', '{regclass,boolean,boolean}', 'record', 'volatile', true, 'r', true);
+-- Index checker (sql/parts/90_check.sql): PARALLEL RESTRICTED, it takes locks
+-- and reads the whole index; OUT severity, kind, blkno, node, detail.
+INSERT INTO fn (name, args, returns, volatility, parallel) VALUES
+  ('vecdb_index_check', '{regclass,boolean,boolean}', 'setof record', 'volatile', 'r');
 -- Aggregates are not strict (their transition functions are).
 INSERT INTO fn (name, args, returns, strict, is_agg) VALUES
   ('avg', '{vector}', 'vector', false, true),
@@ -178,7 +180,7 @@ CREATE TEMP VIEW ext_objects AS
 SELECT d.classid, d.objid FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' AND e.extname = 'vecdb';
 
-SELECT plan(8 + 2 + 3 * (SELECT count(*)::int FROM fn) + (SELECT count(*)::int FROM fn WHERE is_agg)
+SELECT plan(8 + 2 + 10 + 3 * (SELECT count(*)::int FROM fn) + (SELECT count(*)::int FROM fn WHERE is_agg)
             + (SELECT count(*)::int FROM op) + 2 * (SELECT count(*)::int FROM cast_)
             + (SELECT count(DISTINCT name)::int FROM opc));
 
@@ -201,25 +203,24 @@ SELECT is((SELECT count(*)::int FROM ext_objects WHERE classid = 'pg_type'::regc
 
 -- Functions: existence, result type, volatility.
 SELECT has_function(name, args) FROM fn ORDER BY ord;
-SELECT function_returns(name, args, CASE WHEN retset THEN 'setof ' || returns ELSE returns END) FROM fn ORDER BY ord;
+SELECT function_returns(name, args, returns) FROM fn ORDER BY ord;
 SELECT volatility_is(name, args, volatility) FROM fn ORDER BY ord;
 SELECT is_aggregate(name, args) FROM fn WHERE is_agg ORDER BY ord;
 -- ... and together: exactly these functions, strictness and parallel safety included.
 SELECT set_eq(
-  $$ SELECT format('%s(%s) -> %s%s volatility=%s strict=%s parallel=%s', p.proname,
-                   oidvectortypes(p.proargtypes), CASE WHEN p.proretset THEN 'setof ' END, p.prorettype::regtype,
-                   p.provolatile, p.proisstrict,
+  $$ SELECT format('%s(%s) -> %s volatility=%s strict=%s parallel=%s', p.proname,
+                   oidvectortypes(p.proargtypes),
+                   CASE WHEN p.proretset THEN 'setof ' ELSE '' END || p.prorettype::regtype, p.provolatile, p.proisstrict,
                    p.proparallel) COLLATE "default"
      FROM pg_proc p JOIN ext_objects x ON x.classid = 'pg_proc'::regclass AND x.objid = p.oid $$,
-  $$ SELECT format('%s(%s) -> %s%s volatility=%s strict=%s parallel=%s', name, array_to_string(args, ', '),
-                   CASE WHEN retset THEN 'setof ' END, returns,
+  $$ SELECT format('%s(%s) -> %s volatility=%s strict=%s parallel=%s', name, array_to_string(args, ', '), returns,
                    left(volatility, 1), strict, parallel)
      FROM fn $$,
   'the extension has exactly the listed functions, with their strictness and parallel safety');
 SELECT is_empty(
   $$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN ext_objects x ON x.classid = 'pg_proc'::regclass AND x.objid = p.oid
      WHERE p.proparallel <> 's' AND p.proname NOT IN ('vecdb_last_scan_stats', 'vecdb_index_check') $$,
-  'every function is PARALLEL SAFE (but vecdb_last_scan_stats and vecdb_index_check: backend-local state)');
+  'every function is PARALLEL SAFE (but vecdb_last_scan_stats: backend-local state; vecdb_index_check)');
 
 -- Operators.
 SELECT has_operator(lt, name, rt, returns) FROM op ORDER BY ord;
@@ -257,6 +258,43 @@ SELECT set_eq(
             ('avg(halfvec) combine=vector_combine state=double precision[]'),
             ('sum(halfvec) combine=vector_combine state=double precision[]') $$,
   'avg and sum have a combine function (parallel aggregation)');
+
+-- The hnsw index access method: handler, one ORDER BY operator and one
+-- support function per operator class, option and setting ranges.
+SELECT is((SELECT format('type=%s handler=%s', amtype, amhandler) FROM pg_am WHERE amname = 'hnsw'),
+          'type=i handler=hnsw_handler', 'hnsw is an index access method with handler hnsw_handler');
+SELECT set_eq(
+  $$ SELECT format('%s: %s(%s,%s) purpose=%s order by %s support 1=%s', c.opcname, o.oprname, ao.amoplefttype::regtype,
+                   ao.amoprighttype::regtype, ao.amoppurpose, sf.opfname, ap.amproc) COLLATE "default"
+     FROM pg_opclass c JOIN pg_am am ON am.oid = c.opcmethod AND am.amname = 'hnsw'
+     JOIN pg_amop ao ON ao.amopfamily = c.opcfamily AND ao.amopstrategy = 1
+     JOIN pg_operator o ON o.oid = ao.amopopr
+     LEFT JOIN pg_opfamily sf ON sf.oid = ao.amopsortfamily
+     LEFT JOIN pg_amproc ap ON ap.amprocfamily = c.opcfamily AND ap.amprocnum = 1 $$,
+  $$ SELECT format('%s_%s_ops: %s(%s,%s) purpose=o order by float_ops support 1=hnsw_%s_%s_support', t, m, op, t, t, t, m)
+     FROM (VALUES ('vector'), ('halfvec')) a(t),
+          (VALUES ('l2', '<->'), ('ip', '<#>'), ('cosine', '<=>'), ('l1', '<+>')) b(m, op) $$,
+  'each hnsw opclass orders by its distance operator (float_ops) and names its support function');
+SELECT is((SELECT count(*)::int FROM pg_amop ao JOIN pg_opclass c ON c.opcfamily = ao.amopfamily
+           JOIN pg_am am ON am.oid = c.opcmethod AND am.amname = 'hnsw'), 8,
+          'hnsw opclasses have no other operators (the index only serves ORDER BY)');
+SELECT results_eq(
+  $$ SELECT format('%s=%s [%s..%s] %s', name, boot_val, min_val, max_val, context) COLLATE "default"
+     FROM pg_settings WHERE name IN ('hnsw.ef_search', 'hnsw.max_scan_tuples', 'vecdb.simd_path') ORDER BY name $$,
+  $$ VALUES ('hnsw.ef_search=40 [1..1000] user'), ('hnsw.max_scan_tuples=20000 [1..2147483647] user'),
+            ('vecdb.simd_path=auto [..] user') $$,
+  'settings: defaults, ranges, and any user may SET them');
+SELECT is((SELECT enumvals::text FROM pg_settings WHERE name = 'hnsw.iterative_scan'),
+          '{off,relaxed_order,strict_order}', 'hnsw.iterative_scan takes off, relaxed_order, strict_order');
+CREATE TEMP TABLE opt_check (v vector(3));
+SELECT throws_ok($$ CREATE INDEX ON opt_check USING hnsw (v) WITH (m = 1) $$, '22023', NULL, 'hnsw rejects m < 2');
+SELECT throws_ok($$ CREATE INDEX ON opt_check USING hnsw (v) WITH (m = 101) $$, '22023', NULL, 'hnsw rejects m > 100');
+SELECT throws_ok($$ CREATE INDEX ON opt_check USING hnsw (v) WITH (ef_construction = 1001) $$, '22023', NULL,
+                 'hnsw rejects ef_construction > 1000');
+SELECT throws_ok($$ CREATE INDEX ON opt_check USING hnsw (v) WITH (m = 16, ef_construction = 20) $$, '22023', NULL,
+                 'hnsw rejects ef_construction < 2 * m');
+SELECT lives_ok($$ CREATE INDEX ON opt_check USING hnsw (v) WITH (m = 2, ef_construction = 4) $$,
+                'hnsw accepts the smallest options');
 
 SELECT * FROM finish();
 ROLLBACK;

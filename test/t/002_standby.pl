@@ -38,6 +38,8 @@ if ($has_hnsw) {
     $primary->safe_psql('postgres', q{
         CREATE INDEX items_v_l2 ON items USING hnsw (v vector_l2_ops);
         CREATE INDEX items_v_cos ON items USING hnsw (v vector_cosine_ops);
+        CREATE INDEX items_v_ip ON items USING hnsw (v vector_ip_ops) WITH (m = 8, ef_construction = 32);
+        CREATE INDEX items_v_l1 ON items USING hnsw (v vector_l1_ops);
         CREATE INDEX items_h_l2 ON items USING hnsw (h halfvec_l2_ops);
     });
 }
@@ -59,13 +61,13 @@ my @queries = (
     [ 'row count and sum', 'SELECT count(*), sum(v), sum(h) FROM items' ],
     [ 'btree lookup', q{SET enable_seqscan = off; SELECT id FROM items WHERE v > (SELECT v FROM items WHERE id = 5) ORDER BY v LIMIT 5} ],
 );
-for my $q ([ 'l2', 'v <->' ], [ 'cosine', 'v <=>' ], [ 'ip', 'v <#>' ], [ 'halfvec l2', 'h <->' ]) {
+for my $q ([ 'l2', 'v <->' ], [ 'cosine', 'v <=>' ], [ 'ip', 'v <#>' ], [ 'l1', 'v <+>' ], [ 'halfvec l2', 'h <->' ]) {
     my ($name, $op) = @$q;
     my $target = $op =~ /^h/ ? 'h' : 'v';
     push @queries, [ "exact $name neighbours",
         "SET enable_indexscan = off; SELECT string_agg(id::text, ',') FROM (SELECT id FROM items
          ORDER BY $op (SELECT $target FROM items WHERE id = 42), id LIMIT 10) s" ];
-    next unless $has_hnsw && $name ne 'ip';
+    next unless $has_hnsw;
     push @queries, [ "hnsw $name neighbours",
         "SET enable_seqscan = off; SELECT string_agg(id::text, ',') FROM (SELECT id FROM items
          ORDER BY $op (SELECT $target FROM items WHERE id = 42) LIMIT 10) s" ];
