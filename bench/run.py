@@ -40,7 +40,7 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("scenario", choices=sorted(SCENARIOS))
     ap.add_argument("--pg-config", default="pg_config", help="pg_config of the Postgres to install into and run")
-    ap.add_argument("--port", type=int, default=5499, help="port of the scratch cluster (default 5499)")
+    ap.add_argument("--port", type=int, default=5499, help="port of the scratch cluster (default 5499; 0 picks a free one)")
     ap.add_argument("--workdir", default="/tmp/vecdb-bench", help="cluster data directory and cache live here")
     ap.add_argument("--data-dir", default=None, help="dataset folder (default ../shared/data)")
     ap.add_argument("--cache-dir", default=None, help="decompressed/generated arrays (default WORKDIR/cache)")

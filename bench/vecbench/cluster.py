@@ -67,14 +67,26 @@ def install_extension(repo, pg_config, jobs=2, log=print):
     log("  done in %.1f s" % (time.time() - t))
 
 
+def free_port(socket_dir):
+    """A TCP port nothing listens on, with no Unix socket of that number in socket_dir (--port 0)."""
+    import socket
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if not os.path.exists(os.path.join(socket_dir, ".s.PGSQL.%d" % port)):
+            return port
+    raise RuntimeError("no free port found")
+
+
 class Cluster:
     def __init__(self, pg_config, workdir, port, settings=None, socket_dir="/tmp", log=print):
         self.bindir = pg_config_value(pg_config, "--bindir")
         self.workdir = os.path.abspath(workdir)
         self.datadir = os.path.join(self.workdir, "pgdata")
         self.logfile = os.path.join(self.workdir, "postgres.log")
-        self.port = int(port)
         self.socket_dir = socket_dir
+        self.port = int(port) or free_port(socket_dir)
         self.settings = dict(DEFAULT_SETTINGS)
         self.settings.update(settings or {})
         self.settings["port"] = str(self.port)
