@@ -86,7 +86,8 @@ my $rows_verified = 0;
 
 # 1. CREATE INDEX killed in its graph phase: the index never existed; the
 #    table is intact; building again works.
-my ($h, $out) = background("SET maintenance_work_mem = '64MB'; CREATE INDEX items_v ON items USING hnsw (v) WITH (m = 12);");
+# (A wide beam makes the build slow enough to be caught in the act on any machine.)
+my ($h, $out) = background("SET maintenance_work_mem = '64MB'; CREATE INDEX items_v ON items USING hnsw (v) WITH (m = 12, ef_construction = 800);");
 my $pid = wait_for(q{SELECT pid FROM pg_stat_progress_create_index WHERE phase LIKE 'building index%'}, $h);
 immediate();
 eval { $h->finish };
@@ -99,7 +100,7 @@ $rows_verified += self_found('rebuilt after a crashed build', 'id % 20 = 0');
 
 # 2. CREATE INDEX CONCURRENTLY killed: an invalid index is left behind; the
 #    checker refuses it; REINDEX CONCURRENTLY makes it valid and sound.
-($h, $out) = background('CREATE INDEX CONCURRENTLY items_v_cos ON items USING hnsw (v vector_cosine_ops);');
+($h, $out) = background('CREATE INDEX CONCURRENTLY items_v_cos ON items USING hnsw (v vector_cosine_ops) WITH (ef_construction = 800);');
 $pid = wait_for(q{SELECT pid FROM pg_stat_progress_create_index WHERE phase LIKE 'building index%'}, $h);
 kill9($pid);
 eval { $h->finish };
@@ -107,7 +108,7 @@ is($node->safe_psql('postgres', q{SELECT indisvalid FROM pg_index WHERE indexrel
    'CREATE INDEX CONCURRENTLY killed: the index is left invalid');
 my ($ret, $o, $err) = $node->psql('postgres', "SELECT * FROM vecdb_index_check('items_v_cos')");
 like($err, qr/index "items_v_cos" is not valid/, 'the checker refuses an invalid index');
-$node->safe_psql('postgres', 'REINDEX INDEX CONCURRENTLY items_v_cos');
+$node->safe_psql('postgres', 'ALTER INDEX items_v_cos RESET (ef_construction); REINDEX INDEX CONCURRENTLY items_v_cos');
 check_all_indexes_ok($node, 'postgres', 'after REINDEX CONCURRENTLY');
 
 # 3. Batched inserts (200 rows per transaction), the inserting backend
