@@ -284,15 +284,23 @@ void sort_lists(Impl& g, const Dist& dist, NodeId id, std::vector<Candidate>& tm
     }
 }
 
-// Level-0 reachability from the entry point; links every unreachable node
-// to its nearest reachable ones (found by a search that, by construction,
-// only walks reachable nodes). Rare: the pruning keeps long edges. A link
-// into a full list replaces that list's farthest entry, which can strand
-// another node, so the check repeats (a few rounds at most).
+// Level-0 reachability from the entry point; links every unreachable node u
+// in from a reachable one. Rare with L2, common with inner product on
+// vectors of very different norms: a small-norm vector is "far" from
+// everything, so re-pruned full lists drop it.
+//
+// The in-link comes from the nearest reachable nodes with room: those of a
+// search for u (it only walks reachable nodes), else their neighbours. When
+// all are full, the nearest one f gives up its farthest entry x for u, and u
+// links on to x (replacing u's own farthest if u is full): f -> u -> x keeps
+// x reachable. So the reachable set only grows, `reached` stays exactly that
+// set, and one pass links every node. (Evicting x without the u -> x link
+// stranded x; the next unreachable node with the same nearest hub then
+// evicted u, and so on, round after round.)
 template <class Dist>
 void connect_unreachable(Impl& g, const Dist& dist) {
     const std::size_t n = g.n;
-    std::vector<std::uint8_t> reached;
+    std::vector<std::uint8_t> reached(n, 0);
     std::vector<NodeId> queue;
     auto flood = [&](NodeId from) {
         if (reached[from]) return;
@@ -310,50 +318,58 @@ void connect_unreachable(Impl& g, const Dist& dist) {
             }
         }
     };
-    auto append = [&](NodeId to, NodeId id) {
+    auto has_room = [&](NodeId id) { return int(g.list0(id)[0]) < g.m0; };
+    // Adds id to to's list; a full list gives up its farthest (lists are
+    // sorted), which is returned (else kNoNode).
+    auto append = [&](NodeId to, NodeId id) -> NodeId {
         std::uint32_t* lst = g.list0(to);
         const int cnt = int(lst[0]);
         for (int i = 0; i < cnt; ++i)
-            if (lst[1 + i] == id) return;
+            if (lst[1 + i] == id) return kNoNode;
         if (cnt < g.m0) {
             lst[1 + cnt] = id;
             lst[0] = std::uint32_t(cnt + 1);
-        } else {
-            lst[cnt] = id;  // the farthest: lists are sorted
+            return kNoNode;
         }
+        const NodeId out = lst[cnt];
+        lst[cnt] = id;
+        return out;
     };
 
-    std::unique_ptr<Scratch> s;
-    for (int round = 0; round < 8; ++round) {
-        reached.assign(n, 0);
-        queue.clear();
-        flood(g.entry);
-        if (queue.size() == n) return;
-        if (!s) s.reset(new Scratch(g));
-        Inserter<Dist, false> in(g, dist, *s);
-        typename Inserter<Dist, false>::Expander ex{in, 0};
-        const std::size_t ef = std::size_t(std::max(g.params.ef_construction, 2 * g.m));
-        for (NodeId u = 0; u < n; ++u) {
-            if (reached[u]) continue;
-            ex.query = u;
-            Candidate start{dist(u, g.entry), g.entry};
-            s->visited.reset(n);
-            s->visited.test_and_set(u);
-            s->visited.test_and_set(g.entry);
-            search_layer(ex, &start, 1, 0, ef, s->visited, s->beam, nullptr, s->frontier);
-            // In: from the two nearest reachable nodes with room (else the
-            // nearest, evicting its farthest). Out: to the nearest.
-            NodeId from[2];
-            int k = 0;
-            for (const Candidate& c : s->beam)
-                if (k < 2 && int(g.list0(c.id)[0]) < g.m0) from[k++] = c.id;
-            if (k == 0) from[k++] = s->beam.front().id;
-            for (int i = 0; i < k; ++i) append(from[i], u);
-            if (int(g.list0(u)[0]) < g.m0) append(u, s->beam.front().id);
-            flood(u);
-            sort_lists(g, dist, u, s->cands);
-            for (int i = 0; i < k; ++i) sort_lists(g, dist, from[i], s->cands);
+    flood(g.entry);
+    if (queue.size() == n) return;
+    Scratch s(g);
+    Inserter<Dist, false> in(g, dist, s);
+    typename Inserter<Dist, false>::Expander ex{in, 0};
+    const std::size_t ef = std::size_t(std::max(g.params.ef_construction, 2 * g.m));
+    for (NodeId u = 0; u < n; ++u) {
+        if (reached[u]) continue;
+        ex.query = u;
+        Candidate start{dist(u, g.entry), g.entry};
+        s.visited.reset(n);
+        s.visited.test_and_set(u);
+        s.visited.test_and_set(g.entry);
+        search_layer(ex, &start, 1, 0, ef, s.visited, s.beam, nullptr, s.frontier);
+        NodeId from[2];
+        int k = 0;
+        for (const Candidate& c : s.beam)
+            if (k < 2 && has_room(c.id)) from[k++] = c.id;
+        for (std::size_t b = 0; k == 0 && b < s.beam.size(); ++b) {
+            const std::uint32_t* lst = g.list0(s.beam[b].id);
+            for (std::uint32_t i = 0; i < lst[0] && k == 0; ++i)
+                if (has_room(lst[1 + i])) from[k++] = lst[1 + i];
         }
+        if (k > 0) {
+            for (int i = 0; i < k; ++i) append(from[i], u);
+            if (has_room(u)) append(u, s.beam.front().id);
+        } else {
+            from[k++] = s.beam.front().id;
+            const NodeId x = append(from[0], u);
+            if (x != kNoNode) append(u, x);
+        }
+        flood(u);
+        sort_lists(g, dist, u, s.cands);
+        for (int i = 0; i < k; ++i) sort_lists(g, dist, from[i], s.cands);
     }
 }
 
