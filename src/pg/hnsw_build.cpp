@@ -16,6 +16,9 @@
 // threads are plain C++ threads inside GraphBuilder, touching only its
 // memory: no Postgres parallel workers, no DSM (the graph is never in shared
 // memory). The backend thread polls cancellation.
+#include <pthread.h>
+#include <signal.h>
+
 #include <algorithm>
 #include <new>
 #include <vector>
@@ -434,10 +437,26 @@ IndexBuildResult* vecdb_hnsw_build(Relation heap, Relation index, IndexInfo* inf
 
         pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseGraph);
         const int threads = 1 + plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+        // Postgres signal handlers must run in this thread only: the builder's
+        // threads inherit a fully blocked mask, and this thread restores its
+        // own at the first poll (which the builder makes after starting them).
+        sigset_t all, saved;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &saved);
+        bool restored = false;
         const bool done = guarded([&] {
-            return builder->build(threads, stop_requested,
-                                  [](std::size_t k) { pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, k); });
+            return builder->build(
+                threads,
+                [&] {
+                    if (!restored) {
+                        pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+                        restored = true;
+                    }
+                    return stop_requested();
+                },
+                [](std::size_t k) { pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, k); });
         });
+        if (!restored) pthread_sigmask(SIG_SETMASK, &saved, nullptr);
         if (!done) {
             CHECK_FOR_INTERRUPTS();
             ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("hnsw index build was interrupted")));

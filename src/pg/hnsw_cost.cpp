@@ -4,11 +4,13 @@
 // hnsw.ef_search and m, slowly with the index size; see docs/hnsw.md for the
 // measured constants.
 //
-// Units: a distinct index page costs seq_page_cost (the index is meant to be
-// cached, like the heap a sequential scan reads at seq_page_cost); a buffer
-// access (pin + lock of a cached page) a few cpu_operator_costs; a distance
-// what the SQL operator's function costs, since a sequential scan pays that
-// per row. All of the search is startup cost: the first row needs it all.
+// Units: the index is meant to be cached. A buffer access (pin + lock of a
+// cached page) costs a few cpu_operator_costs, the first touch of a page a
+// quarter of seq_page_cost (a memory miss, cheaper than the page a sequential
+// scan reads and whose every row it evaluates), a distance what the SQL
+// operator's function costs, as a sequential scan pays that per row. (A high
+// ef_search must not price the index above a sequential scan that is 3x
+// slower: docs/lessons-from-existing-indexes.md.) All of the search is startup cost: the first row needs it all.
 // Without ORDER BY an hnsw scan is useless: infinite cost.
 #include <algorithm>
 #include <cmath>
@@ -28,12 +30,18 @@ extern "C" {
 
 namespace vecdb::pg::hnsw {
 
-// Measured on siftsmall / glove-100 (docs/hnsw.md): scored nodes per search
-// ~ kScoredPerEf * ef * m / 16 + a descent term, buffer accesses ~
-// kAccessPerScored * scored.
-constexpr double kScoredPerEf = 9.0;
-constexpr double kAccessPerScored = 0.35;
-constexpr double kAccessCpu = 4.0;  // cpu_operator_costs per buffer access
+// Measured with vecdb_last_scan_stats() on glove-100 (m = 16, docs/hnsw.md):
+// scored nodes per search ~ kScoredPerEf * ef * m / 16 + a descent term
+// (850 at ef 40, 2,461 at ef 160, 4,337 at ef 320), buffer accesses ~
+// kAccessPerScored * scored (0.98).
+constexpr double kScoredPerEf = 13.0;
+constexpr double kAccessPerScored = 1.0;
+// Per buffer access (pin + lock of a cached page, the slot's memory misses),
+// in cpu_operator_costs: calibrated so that at ef_search 640 on a 20K-row
+// table, where index and sequential scan take about the same time (12 vs
+// 9-15 ms, docs/hnsw.md), the two costs are about equal.
+constexpr double kAccessCpu = 32.0;
+constexpr double kFirstTouch = 0.25;   // seq_page_costs for the first touch of a page (a memory miss)
 
 }  // namespace vecdb::pg::hnsw
 
@@ -78,7 +86,8 @@ void vecdb_hnsw_costestimate(PlannerInfo* root, IndexPath* path, double loop_cou
     double spc_random, spc_seq;
     get_tablespace_page_costs(info->reltablespace, &spc_random, &spc_seq);
 
-    const Cost search = distinct * spc_seq + accesses * kAccessCpu * cpu_operator_cost + scored * dist_cost;
+    const Cost search =
+        distinct * kFirstTouch * spc_seq + accesses * kAccessCpu * cpu_operator_cost + scored * dist_cost;
     *startup = search;
     // Rows then come out of memory; the heap fetches are costed by the
     // executor node (genericcostestimate's per-tuple part covers the rest).

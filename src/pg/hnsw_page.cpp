@@ -154,7 +154,6 @@ Workspace* acquire_workspace(Relation index, std::size_t capacity, std::size_t v
         // inserts) without resizing; anything beyond is ignored.
         ws->visited.reset(capacity);
         ws->excluded.reset(capacity);
-        if (ws->tids.size() < capacity) ws->tids.resize(capacity);
         if (ws->scratch.size() < vec_bytes) ws->scratch.resize(vec_bytes);
         if (ws->query.size() < vec_bytes) ws->query.resize(vec_bytes);
         if (!RelFileNodeEquals(ws->hint_rel, rel)) {
@@ -218,7 +217,6 @@ bool PageGraph::score_on_page(Page page, NodeId id, float* dist) {
     char* slot = slot_ptr(page, g_, g_.slot_of(id));
     const SlotHeader* h = slot_header(slot);
     if (h->state == kSlotFree) return false;
-    ws_->tids[id] = h->tid;
     if (h->state == kSlotDeleted) ws_->excluded.test_and_set(id);
     const void* vec = slot_vector(page, slot, g_.block_of(id));
     *dist = dist_(query_, vec, g_.dim);
@@ -234,6 +232,16 @@ bool PageGraph::score(NodeId id, float* dist) {
     const bool ok = score_on_page(BufferGetPage(buf), id, dist);
     UnlockReleaseBuffer(buf);
     return ok;
+}
+
+bool PageGraph::live_tid(NodeId id, ItemPointerData* tid) {
+    Buffer buf = read_block(g_.block_of(id));
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    const SlotHeader* h = slot_header(slot_ptr(BufferGetPage(buf), g_, g_.slot_of(id)));
+    const bool live = h->state == kSlotLive;
+    if (live) *tid = h->tid;
+    UnlockReleaseBuffer(buf);
+    return live;
 }
 
 int PageGraph::copy_level0(Page page, NodeId node, NodeId* out) {

@@ -84,7 +84,6 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
             guarded([&] {
                 ws->visited.reset(capacity);
                 ws->excluded.reset(capacity);
-                if (ws->tids.size() < capacity) ws->tids.resize(capacity);
                 ws->discarded.clear();
             });
         }
@@ -143,7 +142,8 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 // Already returned (it can come back as an entry of a later round).
                 if (ws->excluded.test_and_set(c.id)) continue;
                 if (so->rounds > 1 && c.dist < so->last_dist && iterative_scan_setting == kIterStrict) continue;
-                scan->xs_heaptid = ws->tids[c.id];
+                PageGraph graph(scan->indexRelation, so->g, so->query, ws, &so->stats);
+                if (!graph.live_tid(c.id, &scan->xs_heaptid)) continue;
                 if (scan->numberOfOrderBys > 0) {
                     scan->xs_orderbyvals[0] = Float8GetDatum(sql_distance(so->g.metric, c.dist));
                     scan->xs_orderbynulls[0] = false;

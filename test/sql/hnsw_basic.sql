@@ -60,10 +60,10 @@ SELECT count(*) FROM (SELECT id FROM items ORDER BY v <=> '[0,0,0,0,0,0,0,0]' LI
 SELECT id FROM items ORDER BY v <-> '[1,2,3]' LIMIT 1;
 RESET hnsw.ef_search;
 
--- Plans: the index serves ORDER BY distance LIMIT, never a plain scan.
-RESET enable_seqscan;
-EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY v <-> '[1,1,1,1,1,1,1,1]' LIMIT 5;
+-- Plans (larger tables: hnsw_iterative): the index serves ORDER BY distance,
+-- never a plain scan or a WHERE on the distance.
 EXPLAIN (COSTS OFF) SELECT id FROM items ORDER BY h <#> '[1,1,1,1,1,1,1,1]' LIMIT 5;
+RESET enable_seqscan;
 EXPLAIN (COSTS OFF) SELECT id FROM items WHERE v <-> '[1,1,1,1,1,1,1,1]' < 1;
 -- A tiny table is cheaper to scan.
 CREATE TABLE tiny (id int, v vector(3));

@@ -30,7 +30,6 @@ struct Workspace {
     std::vector<core::Candidate> frontier;
     std::vector<core::Candidate> discarded;
     std::vector<core::Candidate> entries;
-    std::vector<ItemPointerData> tids;  // by node id, set when a node is scored
     std::vector<char> scratch;           // one vector (multi-block slots)
     std::vector<char> query;             // the query in index form
     // Which shared buffer each block of `hint_rel` was last found in: lets
@@ -59,8 +58,14 @@ public:
     NodeId capacity() const { return capacity_; }
 
     // Distance from the query to node id; false if the slot is free or out
-    // of range. Marks deleted nodes in ws->excluded and records the TID.
+    // of range. Marks deleted nodes in ws->excluded.
     bool score(NodeId id, float* dist);
+
+    // Heap TID of a live node, read when the scan returns it (only the rows
+    // the executor asks for pay this). If vacuum freed and an insert reused
+    // the slot since it was scored, the TID is of a row inserted after this
+    // scan's snapshot: invisible, so the executor skips it.
+    bool live_tid(NodeId id, ItemPointerData* tid);
 
     template <class Emit>
     void expand(NodeId node, int level, core::VisitedSet& visited, Emit&& emit);
