@@ -14,11 +14,18 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o) $(AVX2_SRCS:.cpp=.o) $(AVX512_SRC
 
 SQL_PARTS = $(sort $(wildcard sql/parts/*.sql))
 DATA_built = sql/vecdb--$(EXTVERSION).sql
-EXTRA_CLEAN = sql/vecdb--$(EXTVERSION).sql $(OBJS:.o=.d) tmp_check results regression.diffs regression.out log
+EXTRA_CLEAN = sql/vecdb--$(EXTVERSION).sql $(OBJS:.o=.d) tmp_check results regression.diffs regression.out log \
+              tmp_check_iso output_iso
 
 REGRESS      = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
 REGRESS_OPTS = --inputdir=test --outputdir=$(CURDIR) --temp-instance=$(CURDIR)/tmp_check \
                --temp-config=$(CURDIR)/test/regress.conf --load-extension=vecdb
+
+# Isolation tests (pg_isolation_regress): specs in test/specs/*.spec,
+# expected output in expected/ (test/expected links to it).
+ISOLATION      = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test --outputdir=$(CURDIR)/output_iso --temp-instance=$(CURDIR)/tmp_check_iso \
+                 --temp-config=$(CURDIR)/test/regress.conf --load-extension=vecdb
 
 PROVE_TESTS := $(sort $(wildcard test/t/*.pl))
 TAP_TESTS   := $(if $(PROVE_TESTS),1)

@@ -176,7 +176,9 @@ class Runner:
         points = []
         for val in cfg["sweep"]["values"]:
             points.append(self.measure_point(db, ds, judge, table, params, {guc: val}, val))
-            self.log("    %s=%s: %s" % (guc, val, summary(points[-1:])))
+            plan = points[-1].get("prepared_plan") or []
+            note = "" if any(index in n for n in plan) else "  (prepared plan does not use the index: %s)" % " > ".join(plan)
+            self.log("    %s=%s: %s%s" % (guc, val, summary(points[-1:]), note))
         return {"system": "vecdb-" + cfg["name"],
                 "label": "vecdb %s %s" % (cfg["am"], " ".join("%s=%s" % kv for kv in (cfg.get("with") or {}).items())),
                 "params": dict(cfg.get("with") or {}, am=cfg["am"], opclass=opclass),

@@ -12,6 +12,13 @@
 // 3. Point each neighbour back at it: one record per neighbour list (append
 //    when there is room, else re-select). A crash between these records
 //    leaves a valid graph that merely has fewer back links.
+//    Reachability (level 0, no concurrent writer): every node reachable
+//    before stays reachable and the new node becomes reachable. An edge
+//    nb -> F that a re-selection drops is rerouted nb -> new -> F (F pinned
+//    in, or added to, the new node's list, which is rewritten at the end);
+//    if every neighbour rejects the new node it is forced into its nearest
+//    neighbour's list. Races and crashes can still strand a node: VACUUM
+//    links every live node back in (hnsw_vacuum.cpp, step 3).
 // Locks: metapage before element page before upper page, never the reverse;
 // neighbour updates hold one page at a time (optimistic: read under a share
 // lock, then re-check under the exclusive lock and retry if it changed).
@@ -48,6 +55,12 @@ struct InsertState {
     std::size_t vecs_rows;
     Workspace* ws;
     MemoryContextCallback cb;
+    // Level 0 of the new node's list as written by write_node (orig), and
+    // as step 3 wants it: an entry is pinned once some neighbour dropped its
+    // own edge to it, so that x -> new -> it is that node's way in now.
+    NodeId orig0[200];
+    int n_orig0;
+    bool pinned[200];
 };
 
 void release_ws(void* arg) {
@@ -285,20 +298,149 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
     return id;
 }
 
-// Step 3: make nb (at level) point at the new node.
-void link_back(InsertState* is, NodeId nb, int level) {
+// Step 3 writes one neighbour list: `next` replaces the list of nb at level
+// if the list on the page is still `cur` (n entries). Returns 1 when
+// written, 0 when the list changed meanwhile (read again), -1 when nb is no
+// longer live.
+int write_list_if_unchanged(InsertState* is, NodeId nb, int level, const SlotHeader& h, const NodeId* cur, int n,
+                            const NodeId* next, int newn) {
+    Relation index = is->index;
+    const Geometry& g = is->g;
+    const BlockNumber blk = level == 0 ? g.block_of(nb) : h.upper_blk;
+    Buffer buf = ReadBuffer(index, blk);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    Page page = BufferGetPage(buf);
+    NodeId* lst;
+    std::uint16_t* n0 = nullptr;
+    NodeId* ucount = nullptr;
+    if (level == 0) {
+        char* s = slot_ptr(page, g, g.slot_of(nb));
+        SlotHeader* hh = slot_header(s);
+        if (hh->state != kSlotLive) {
+            UnlockReleaseBuffer(buf);
+            return -1;
+        }
+        n0 = &hh->n0;
+        lst = slot_neighbors(s);
+    } else {
+        char* rec = reinterpret_cast<char*>(PageGetItem(page, PageGetItemId(page, h.upper_off)));
+        ucount = reinterpret_cast<NodeId*>(rec + (level - 1) * g.upper_bytes_per_level);
+        lst = ucount + 1;
+    }
+    const int now = n0 ? *n0 : static_cast<int>(*ucount);
+    if (now != n || std::memcmp(lst, cur, n * sizeof(NodeId)) != 0) {
+        UnlockReleaseBuffer(buf);
+        return 0;
+    }
+    const std::size_t lst_off = reinterpret_cast<char*>(lst) - reinterpret_cast<char*>(page);
+    const std::size_t cnt_off = n0 ? reinterpret_cast<char*>(n0) - reinterpret_cast<char*>(page)
+                                   : reinterpret_cast<char*>(ucount) - reinterpret_cast<char*>(page);
+    GenericXLogState* x = GenericXLogStart(index);
+    Page wp = GenericXLogRegisterBuffer(x, buf, 0);
+    std::memcpy(reinterpret_cast<char*>(wp) + lst_off, next, newn * sizeof(NodeId));
+    if (n0)
+        *reinterpret_cast<std::uint16_t*>(reinterpret_cast<char*>(wp) + cnt_off) = static_cast<std::uint16_t>(newn);
+    else
+        *reinterpret_cast<NodeId*>(reinterpret_cast<char*>(wp) + cnt_off) = static_cast<NodeId>(newn);
+    GenericXLogFinish(x);
+    UnlockReleaseBuffer(buf);
+    return 1;
+}
+
+bool in_list(const NodeId* lst, int n, NodeId id) { return std::find(lst, lst + n, id) != lst + n; }
+
+enum LinkResult { kLinked, kRejected, kNoTarget };
+
+// Pins f in the new node's level-0 list, adding it if missing: appended
+// when there is room, else in place of the farthest unpinned entry (an
+// original choice; nodes reachable before this insert stay so without it).
+void keep_in_own(InsertState* is, NodeId f) {
+    NodeId* own = is->lists[0];
+    int& n = is->n_lists[0];
+    NodeId* pos = std::find(own, own + n, f);
+    if (pos != own + n) {
+        is->pinned[pos - own] = true;
+        return;
+    }
+    if (n < 2 * is->g.m) {
+        own[n] = f;
+        is->pinned[n++] = true;
+        return;
+    }
+    // Candidates are sorted nearest first: the last unpinned one found is
+    // the farthest.
+    int victim = -1;
+    for (int c = 0; c < is->n_cands[0]; ++c) {
+        NodeId* p = std::find(own, own + n, is->cands[0][c].id);
+        if (p != own + n && !is->pinned[p - own]) victim = static_cast<int>(p - own);
+    }
+    if (victim < 0) return;  // every entry pinned: left to vacuum
+    own[victim] = f;
+    is->pinned[victim] = true;
+}
+
+// Writes the new node's level-0 list if step 3 changed it. Concurrent
+// inserts may have re-selected it meanwhile: then the pinned entries are
+// merged into what is there.
+void write_own_list(InsertState* is) {
+    const int max = 2 * is->g.m;
+    if (is->n_lists[0] == is->n_orig0 && std::memcmp(is->lists[0], is->orig0, is->n_orig0 * sizeof(NodeId)) == 0)
+        return;
+    NodeId cur[200];
+    NodeId next[200];
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        SlotHeader h;
+        if (!read_slot(is->index, is->g, is->new_id, &h, cur, nullptr) || h.state != kSlotLive) return;
+        const int n = std::min<int>(h.n0, max);
+        int newn;
+        if (n == is->n_orig0 && std::memcmp(cur, is->orig0, n * sizeof(NodeId)) == 0) {
+            newn = is->n_lists[0];
+            std::memcpy(next, is->lists[0], newn * sizeof(NodeId));
+        } else {
+            std::memcpy(next, cur, n * sizeof(NodeId));
+            newn = n;
+            bool fixed[200] = {};
+            for (int i = 0; i < is->n_lists[0]; ++i) {
+                if (!is->pinned[i]) continue;
+                const NodeId f = is->lists[0][i];
+                NodeId* pos = std::find(next, next + newn, f);
+                if (pos != next + newn) {
+                    fixed[pos - next] = true;
+                    continue;
+                }
+                int slot = newn < max ? newn++ : -1;
+                for (int j = newn - 1; slot < 0 && j >= 0; --j)
+                    if (!fixed[j]) slot = j;
+                if (slot < 0) break;
+                next[slot] = f;
+                fixed[slot] = true;
+            }
+        }
+        if (write_list_if_unchanged(is, is->new_id, 0, h, cur, n, next, newn) != 0) return;
+    }
+}
+
+// Step 3: make nb (at level) point at the new node. A full list is
+// re-selected by the heuristic, which may reject the new node (kRejected;
+// the caller then forces one in-edge, see force_in_edge) or drop an old
+// neighbour F, which may have had no other in-edge: see keep_in_own.
+int link_back(InsertState* is, NodeId nb, int level) {
     Relation index = is->index;
     const Geometry& g = is->g;
     const int max = level == 0 ? 2 * g.m : g.m;
     NodeId cur[200];
     NodeId next[200];
     core::Candidate cands[201];
+    bool live[201];
+    NodeId keep[201];  // must stay in (level 0: join) the new node's list
     for (int attempt = 0; attempt < 3; ++attempt) {
+        int n_keep = 0;
         SlotHeader h;
         char* nbvec = is->vecs;  // row 0: nb itself; rows 1..: candidates
-        if (!read_slot(index, g, nb, &h, level == 0 ? cur : nullptr, nullptr) || h.state != kSlotLive) return;
+        if (!read_slot(index, g, nb, &h, level == 0 ? cur : nullptr, nullptr) || h.state != kSlotLive)
+            return kNoTarget;
         const int n = level == 0 ? std::min<int>(h.n0, max) : read_upper_list(index, g, h, level, cur);
-        if (std::find(cur, cur + n, is->new_id) != cur + n) return;
+        if (in_list(cur, n, is->new_id)) return kLinked;
         int newn;
         if (n < max) {
             std::memcpy(next, cur, n * sizeof(NodeId));
@@ -307,17 +449,19 @@ void link_back(InsertState* is, NodeId nb, int level) {
         } else {
             // Full: re-select among the old neighbours and the new node.
             SlotHeader tmp;
-            if (!read_slot(index, g, nb, &tmp, nullptr, nbvec)) return;
+            if (!read_slot(index, g, nb, &tmp, nullptr, nbvec)) return kNoTarget;
             char* rows = is->vecs + g.vec_bytes;
             int k = 0;
             for (int i = 0; i < n; ++i) {
                 char* dst = rows + k * g.vec_bytes;
                 if (!read_slot(index, g, cur[i], &tmp, nullptr, dst) || tmp.state == kSlotFree) continue;
                 cands[k] = core::Candidate{is->dist(nbvec, dst, g.dim), cur[i]};
+                live[k] = tmp.state == kSlotLive;
                 ++k;
             }
             std::memcpy(rows + k * g.vec_bytes, is->vec, g.vec_bytes);
             cands[k] = core::Candidate{is->dist(nbvec, is->vec, g.dim), is->new_id};
+            live[k] = true;
             ++k;
             // select_from wants vecs row i = cands[i] after sorting: sort an
             // index permutation and move the rows with it.
@@ -325,56 +469,94 @@ void link_back(InsertState* is, NodeId nb, int level) {
             for (int i = 0; i < k; ++i) perm[i] = i;
             std::sort(perm, perm + k, [&](int a, int b) { return cands[a].dist < cands[b].dist; });
             core::Candidate sorted[201];
+            bool sorted_live[201];
             char* sorted_rows = rows + (k + 1) * g.vec_bytes;  // scratch holds 2 * (2m + 2) rows
             for (int i = 0; i < k; ++i) {
                 sorted[i] = cands[perm[i]];
+                sorted_live[i] = live[perm[i]];
                 std::memcpy(sorted_rows + i * g.vec_bytes, rows + perm[i] * g.vec_bytes, g.vec_bytes);
             }
             InsertState view = *is;
             view.vecs = sorted_rows;
             newn = select_from(&view, sorted, k, max, next);
-            if (std::find(next, next + newn, is->new_id) == next + newn) return;  // not chosen
-        }
-        // Write, if the list is still what we read.
-        const BlockNumber blk = level == 0 ? g.block_of(nb) : h.upper_blk;
-        Buffer buf = ReadBuffer(index, blk);
-        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-        Page page = BufferGetPage(buf);
-        NodeId* lst;
-        std::uint16_t* n0 = nullptr;
-        NodeId* ucount = nullptr;
-        if (level == 0) {
-            char* s = slot_ptr(page, g, g.slot_of(nb));
-            SlotHeader* hh = slot_header(s);
-            if (hh->state != kSlotLive) {
-                UnlockReleaseBuffer(buf);
-                return;
+            if (!in_list(next, newn, is->new_id)) return kRejected;
+            // Live old neighbours that the selection dropped (F) may have
+            // had no other in-edge. Keep a way in for each at level 0:
+            // nb -> new -> F, F pinned in (or added to) the new node's
+            // list. (Steering nb's selection to keep F instead costs recall:
+            // the heuristic dropped F as redundant for nb. Asking whether F
+            // has another in-edge costs page reads and misses pairs that
+            // only point at each other; rescuing always measured best.)
+            for (int i = 0; i < k && level == 0; ++i) {
+                const NodeId f = sorted[i].id;
+                if (!sorted_live[i] || f == is->new_id || in_list(next, newn, f)) continue;
+                keep[n_keep++] = f;
             }
-            n0 = &hh->n0;
-            lst = slot_neighbors(s);
-        } else {
-            char* rec = reinterpret_cast<char*>(PageGetItem(page, PageGetItemId(page, h.upper_off)));
-            ucount = reinterpret_cast<NodeId*>(rec + (level - 1) * g.upper_bytes_per_level);
-            lst = ucount + 1;
         }
-        const int now = n0 ? *n0 : static_cast<int>(*ucount);
-        if (now != n || std::memcmp(lst, cur, n * sizeof(NodeId)) != 0) {
-            UnlockReleaseBuffer(buf);
-            continue;  // changed under us: again
+        const int w = write_list_if_unchanged(is, nb, level, h, cur, n, next, newn);
+        if (w > 0 && level == 0)
+            for (int i = 0; i < n_keep; ++i) keep_in_own(is, keep[i]);
+        if (w != 0) return w > 0 ? kLinked : kNoTarget;
+        // changed under us: again
+    }
+    return kNoTarget;
+}
+
+// Every level-0 neighbour rejected the new node: nothing would point at it
+// and no scan could find it. Force it into the list of its nearest
+// neighbour x that is still live, in place of a dead entry, else of the
+// farthest entry the new node itself points at, else of x's farthest entry;
+// the evicted live entry is kept in the new node's list (x -> new -> it).
+void force_in_edge(InsertState* is) {
+    Relation index = is->index;
+    const Geometry& g = is->g;
+    const int max = 2 * g.m;
+    NodeId cur[200];
+    NodeId next[200];
+    // The candidates are sorted nearest first; lists[0] holds the selected.
+    for (int c = 0; c < is->n_cands[0]; ++c) {
+        const NodeId x = is->cands[0][c].id;
+        if (!in_list(is->lists[0], is->n_lists[0], x)) continue;
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            SlotHeader h;
+            if (!read_slot(index, g, x, &h, cur, is->vecs) || h.state != kSlotLive) break;
+            const int n = std::min<int>(h.n0, max);
+            if (in_list(cur, n, is->new_id)) return;
+            std::memcpy(next, cur, n * sizeof(NodeId));
+            int newn = n;
+            NodeId evicted = kNoNode;
+            if (n < max) {
+                next[newn++] = is->new_id;
+            } else {
+                // Victim: a dead entry, else the farthest entry the new node
+                // points at, else the farthest entry.
+                int victim = -1, victim_rank = -1;
+                float victim_dist = 0;
+                for (int i = 0; i < n; ++i) {
+                    SlotHeader th;
+                    int rank;
+                    float d = 0;
+                    if (!read_slot(index, g, cur[i], &th, nullptr, is->vecs + g.vec_bytes) || th.state != kSlotLive) {
+                        rank = 2;
+                    } else {
+                        rank = in_list(is->lists[0], is->n_lists[0], cur[i]) ? 1 : 0;
+                        d = is->dist(is->vecs, is->vecs + g.vec_bytes, g.dim);
+                    }
+                    if (rank > victim_rank || (rank == victim_rank && d > victim_dist)) {
+                        victim = i;
+                        victim_rank = rank;
+                        victim_dist = d;
+                    }
+                }
+                if (victim_rank >= 0 && victim_rank <= 1) evicted = cur[victim];
+                next[victim] = is->new_id;
+            }
+            const int w = write_list_if_unchanged(is, x, 0, h, cur, n, next, newn);
+            if (w < 0) break;
+            if (w == 0) continue;
+            if (evicted != kNoNode) keep_in_own(is, evicted);
+            return;
         }
-        const std::size_t lst_off = reinterpret_cast<char*>(lst) - reinterpret_cast<char*>(page);
-        const std::size_t cnt_off = n0 ? reinterpret_cast<char*>(n0) - reinterpret_cast<char*>(page)
-                                       : reinterpret_cast<char*>(ucount) - reinterpret_cast<char*>(page);
-        GenericXLogState* x = GenericXLogStart(index);
-        Page wp = GenericXLogRegisterBuffer(x, buf, 0);
-        std::memcpy(reinterpret_cast<char*>(wp) + lst_off, next, newn * sizeof(NodeId));
-        if (n0)
-            *reinterpret_cast<std::uint16_t*>(reinterpret_cast<char*>(wp) + cnt_off) = static_cast<std::uint16_t>(newn);
-        else
-            *reinterpret_cast<NodeId*>(reinterpret_cast<char*>(wp) + cnt_off) = static_cast<NodeId>(newn);
-        GenericXLogFinish(x);
-        UnlockReleaseBuffer(buf);
-        return;
     }
 }
 
@@ -448,7 +630,17 @@ bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer 
         select_own_neighbors(is);
     }
     is->new_id = write_node(is, heap_tid);
-    for (int l = 0; l <= is->level; ++l)
+    is->n_orig0 = is->n_lists[0];
+    std::memcpy(is->orig0, is->lists[0], is->n_orig0 * sizeof(NodeId));
+    // Level 0: every node reachable before stays reachable (each edge a
+    // re-selection drops is rerouted through the new node), and the new
+    // node gets an in-edge. Iterate over the original choices: keep_in_own
+    // may change lists[0] meanwhile.
+    bool linked = false;
+    for (int i = 0; i < is->n_orig0; ++i) linked |= link_back(is, is->orig0[i], 0) == kLinked;
+    if (!linked && is->n_orig0 > 0) force_in_edge(is);
+    write_own_list(is);
+    for (int l = 1; l <= is->level; ++l)
         for (int i = 0; i < is->n_lists[l]; ++i) link_back(is, is->lists[l][i], l);
 
     MemoryContextSwitchTo(old);

@@ -6,8 +6,13 @@
 // 2. Repair: every live node that lists a deleted node, at any level, gets a
 //    new list chosen by the shared heuristic from its live neighbours plus
 //    the live neighbours of its deleted ones (one hop, no search).
-// 3. Entry point: if it was deleted, the highest-level live node takes over.
-// 4. Free: deleted slots become free and their blocks go on the metapage's
+// 3. Reachability: a walk over level-0 lists from the entry point (the one
+//    step 4 installs), never through deleted nodes, finds live nodes with no
+//    path left; each is linked from a reachable node (see ensure_reachable)
+//    and the walk goes on from it, until every live node is reached. Also
+//    run by amvacuumcleanup when nothing died, for what inserts stranded.
+// 4. Entry point: if it was deleted, the highest-level live node takes over.
+//    Free: deleted slots become free and their blocks go on the metapage's
 //    free list for inserts to reuse.
 // Freeing in the same pass is safe for concurrent scans: a scan reads a slot
 // (vector and heap TID) under one share lock, so a reused slot gives it a
@@ -38,6 +43,7 @@ struct VacState {
     BlockNumber nblocks;
     NodeId capacity;
     std::uint8_t* gone;  // bitmap by id: deleted (this pass or before) or free
+    std::uint8_t* alive;  // bitmap by id: live slots that stay (not gone)
     std::int64_t n_deleted;
     double live;
     NodeId best_id;  // highest-level live node
@@ -46,6 +52,7 @@ struct VacState {
     int n_free_blocks;
     char* vecs;  // scratch rows
     std::size_t vecs_rows;
+    std::int64_t relinked;  // live nodes the reachability pass linked in
 };
 
 // Nodes beyond capacity were inserted while this vacuum runs: not gone.
@@ -53,19 +60,23 @@ bool is_gone(const VacState* vs, NodeId id) {
     return id < vs->capacity && (vs->gone[id >> 3] >> (id & 7)) & 1;
 }
 void set_gone(VacState* vs, NodeId id) { vs->gone[id >> 3] |= static_cast<std::uint8_t>(1u << (id & 7)); }
+bool is_alive(const VacState* vs, NodeId id) {
+    return id < vs->capacity && (vs->alive[id >> 3] >> (id & 7)) & 1;
+}
 
 void note_free_block(VacState* vs, BlockNumber blk) {
     if (vs->n_free_blocks > 0 && vs->free_blocks[vs->n_free_blocks - 1] == blk) return;
     if (vs->n_free_blocks < kMaxFreeBlocks) vs->free_blocks[vs->n_free_blocks++] = blk;
 }
 
-// Step 1.
+// Step 1. Without a callback (vacuumcleanup with no bulk delete) it only
+// takes stock: nothing dies.
 void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
     const Geometry& g = vs->g;
     for (BlockNumber blk = 1; blk < vs->nblocks; ++blk) {
         vacuum_delay_point();
         Buffer buf = ReadBuffer(vs->index, blk);
-        LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+        LockBuffer(buf, callback ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
         if (page_opaque(page)->kind != kPageElement) {
             UnlockReleaseBuffer(buf);
@@ -82,12 +93,13 @@ void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
             } else if (h->state == kSlotDeleted) {
                 set_gone(vs, id);
                 ++vs->n_deleted;
-            } else if (callback(&h->tid, cb_state)) {
+            } else if (callback && callback(&h->tid, cb_state)) {
                 dead[ndead++] = s;
                 set_gone(vs, id);
                 ++vs->n_deleted;
             } else {
                 vs->live += 1;
+                vs->alive[id >> 3] |= static_cast<std::uint8_t>(1u << (id & 7));
                 if (h->level > vs->best_level) {
                     vs->best_level = h->level;
                     vs->best_id = id;
@@ -161,8 +173,9 @@ int rebuild_list(VacState* vs, NodeId node, int level, const NodeId* cur, int n,
     return result;
 }
 
-// Writes a repaired list if the list on the page is still `cur`.
-void write_list(VacState* vs, NodeId node, int level, const SlotHeader& hdr, const NodeId* cur, int n,
+// Writes a repaired list if the list on the page is still `cur`; false if
+// it changed meanwhile.
+bool write_list(VacState* vs, NodeId node, int level, const SlotHeader& hdr, const NodeId* cur, int n,
                 const NodeId* next, int newn) {
     const Geometry& g = vs->g;
     Buffer buf = ReadBuffer(vs->index, level == 0 ? g.block_of(node) : hdr.upper_blk);
@@ -184,7 +197,8 @@ void write_list(VacState* vs, NodeId node, int level, const SlotHeader& hdr, con
         now = static_cast<int>(*ucount);
         lst = ucount + 1;
     }
-    if (now != n || std::memcmp(lst, cur, n * sizeof(NodeId)) != 0) {
+    const bool same = now == n && std::memcmp(lst, cur, n * sizeof(NodeId)) == 0;
+    if (!same) {
         GenericXLogAbort(x);  // an insert changed it meanwhile: leave it
     } else {
         std::memcpy(lst, next, newn * sizeof(NodeId));
@@ -195,6 +209,7 @@ void write_list(VacState* vs, NodeId node, int level, const SlotHeader& hdr, con
         GenericXLogFinish(x);
     }
     UnlockReleaseBuffer(buf);
+    return same;
 }
 
 // Step 2. Each element page is read once for its headers and level-0 lists.
@@ -244,7 +259,220 @@ void repair(VacState* vs) {
     pfree(copy);
 }
 
-// Steps 3 and 4.
+// Step 3: every live node reachable from the entry point over level-0
+// links. Repair (one hop, heuristic re-selection) and inserts (re-selection
+// of full lists) can leave a live node whose every in-edge was dropped or
+// ran through deleted nodes; no scan would ever return it. A breadth-first
+// walk from the entry point (never through gone nodes) finds such nodes and
+// links each from a reachable node, then walks on from it: its own links
+// may lead to further stranded nodes.
+struct Reach {
+    NodeId entry;
+    bool trust_indeg;  // may replace an entry with another in-edge
+    std::uint8_t* reached;  // by id
+    std::uint16_t* indeg;   // in-edges from reached nodes (saturating)
+    NodeId* queue;
+    std::size_t head;
+    std::size_t tail;
+};
+
+void reach_push(VacState* vs, Reach* r, NodeId id) {
+    if (id >= vs->capacity || r->reached[id]) return;
+    r->reached[id] = 1;
+    r->queue[r->tail++] = id;
+}
+
+void reach_walk(VacState* vs, Reach* r) {
+    const Geometry& g = vs->g;
+    NodeId lst[200];
+    while (r->head < r->tail) {
+        if ((r->head & 1023) == 0) vacuum_delay_point();
+        const NodeId id = r->queue[r->head++];
+        SlotHeader h;
+        if (!read_slot(vs->index, g, id, &h, lst, nullptr) || h.state != kSlotLive) continue;
+        const int n = std::min<int>(h.n0, 2 * g.m);
+        for (int i = 0; i < n; ++i) {
+            const NodeId to = lst[i];
+            if (!is_alive(vs, to)) continue;
+            if (r->indeg[to] < 0xffff) ++r->indeg[to];
+            reach_push(vs, r, to);
+        }
+    }
+}
+
+// Distance from the vector in row 0 to node id (its vector into row 1);
+// false if id is no live slot.
+bool dist_to(VacState* vs, NodeId id, float* d) {
+    SlotHeader h;
+    char* row = vs->vecs + vs->g.vec_bytes;
+    if (!read_slot(vs->index, vs->g, id, &h, nullptr, row) || h.state != kSlotLive) return false;
+    *d = vs->dist(vs->vecs, row, vs->g.dim);
+    return true;
+}
+
+// Adds the edge x -> s at level 0: appended if x's list has room, else in
+// place of the entry whose loss harms least: a gone node, else one that s
+// itself points at (x -> s -> it), else (in the first rounds) one with
+// another in-edge from a reached node, farthest first; that in-edge may
+// come from a node only it leads to, which the next round's walk finds. An entry with no other in-edge is replaced
+// only when `force`. Returns 1 when linked, 0 when x has no entry to spare,
+// -1 when x is no longer live.
+int add_edge(VacState* vs, Reach* r, NodeId x, NodeId s, const NodeId* s_out, int n_s_out, bool force) {
+    const Geometry& g = vs->g;
+    const int max = 2 * g.m;
+    NodeId cur[200];
+    NodeId next[200];
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        SlotHeader h;
+        if (!read_slot(vs->index, g, x, &h, cur, vs->vecs) || h.state != kSlotLive) return -1;
+        const int n = std::min<int>(h.n0, max);
+        if (std::find(cur, cur + n, s) != cur + n) return 1;
+        std::memcpy(next, cur, n * sizeof(NodeId));
+        int newn = n;
+        NodeId victim_id = kNoNode;
+        if (n < max) {
+            next[newn++] = s;
+        } else {
+            int victim = 0, victim_rank = -1;
+            float victim_d = 0;
+            for (int i = 0; i < n; ++i) {
+                int rank;
+                float d = 0;
+                if (!is_alive(vs, cur[i]) || !dist_to(vs, cur[i], &d))
+                    rank = 3;
+                else if (std::find(s_out, s_out + n_s_out, cur[i]) != s_out + n_s_out)
+                    rank = 2;
+                else
+                    rank = r->indeg[cur[i]] >= 2 && r->trust_indeg ? 1 : 0;
+                if (rank > victim_rank || (rank == victim_rank && d > victim_d)) {
+                    victim = i;
+                    victim_rank = rank;
+                    victim_d = d;
+                }
+            }
+            if (victim_rank == 0 && !force) return 0;
+            victim_id = cur[victim];
+            next[victim] = s;
+        }
+        if (!write_list(vs, x, 0, h, cur, n, next, newn)) continue;
+        if (victim_id != kNoNode && victim_id < vs->capacity && r->indeg[victim_id] > 0) --r->indeg[victim_id];
+        if (r->indeg[s] < 0xffff) ++r->indeg[s];
+        return 1;
+    }
+    return -1;
+}
+
+// Reached, live nodes among ids, nearest to the vector in row 0 first.
+int rank_reached(VacState* vs, Reach* r, const NodeId* ids, int n, core::Candidate* out) {
+    int k = 0;
+    for (int i = 0; i < n; ++i) {
+        float d;
+        if (!is_alive(vs, ids[i]) || !r->reached[ids[i]] || !dist_to(vs, ids[i], &d)) continue;
+        out[k++] = core::Candidate{d, ids[i]};
+    }
+    std::sort(out, out + k, [](const core::Candidate& a, const core::Candidate& b) { return a.dist < b.dist; });
+    return k;
+}
+
+// Links stranded node s (its list s_out; its vector in row 0, which this
+// overwrites) from a reached node: the nearest of its reached out-neighbours
+// with an entry to spare; with `search`, else the nearest such node met on
+// a greedy walk from the entry point over reached nodes, else the first
+// such node by id, else (never expected) the walk's end, evicting.
+bool link_one(VacState* vs, Reach* r, NodeId s, const NodeId* s_out, int n_s_out, bool search) {
+    const Geometry& g = vs->g;
+    const std::size_t vb = g.vec_bytes;
+    char* svec = vs->vecs + (vs->vecs_rows - 1) * vb;  // s's vector, kept aside
+    std::memcpy(svec, vs->vecs, vb);
+    core::Candidate order[200];
+    int k = rank_reached(vs, r, s_out, n_s_out, order);
+    for (int i = 0; i < k; ++i) {
+        const int res = add_edge(vs, r, order[i].id, s, s_out, n_s_out, false);
+        std::memcpy(vs->vecs, svec, vb);
+        if (res > 0) return true;
+    }
+    if (!search) return false;
+    // Greedy walk towards s over reached nodes.
+    NodeId at = r->entry;
+    float at_d;
+    if (!dist_to(vs, at, &at_d)) return false;
+    NodeId lst[200];
+    for (int step = 0; step < 10000; ++step) {
+        SlotHeader h;
+        if (!read_slot(vs->index, g, at, &h, lst, nullptr)) break;
+        k = rank_reached(vs, r, lst, std::min<int>(h.n0, 2 * g.m), order);
+        for (int i = 0; i < k; ++i) {
+            const int res = add_edge(vs, r, order[i].id, s, s_out, n_s_out, false);
+            std::memcpy(vs->vecs, svec, vb);
+            if (res > 0) return true;
+        }
+        if (k == 0 || order[0].dist >= at_d) break;
+        at = order[0].id;
+        at_d = order[0].dist;
+    }
+    for (NodeId id = 0; id < vs->capacity; ++id) {
+        if (!is_alive(vs, id) || !r->reached[id]) continue;
+        if (add_edge(vs, r, id, s, s_out, n_s_out, false) > 0) return true;
+    }
+    return add_edge(vs, r, at, s, s_out, n_s_out, true) > 0;
+}
+
+// One sweep over the stranded nodes; returns how many it linked.
+std::int64_t link_stranded(VacState* vs, Reach* r, bool search) {
+    const Geometry& g = vs->g;
+    NodeId out[200];
+    std::int64_t linked = 0;
+    for (NodeId id = 0; id < vs->capacity; ++id) {
+        if (!is_alive(vs, id) || r->reached[id]) continue;
+        vacuum_delay_point();
+        SlotHeader h;
+        if (!read_slot(vs->index, g, id, &h, out, vs->vecs) || h.state != kSlotLive) continue;
+        if (!link_one(vs, r, id, out, std::min<int>(h.n0, 2 * g.m), search)) continue;
+        ++linked;
+        reach_push(vs, r, id);
+        reach_walk(vs, r);
+    }
+    return linked;
+}
+
+void ensure_reachable(VacState* vs) {
+    MetaPage meta;
+    read_meta(vs->index, &meta);
+    NodeId entry = meta.entry_id;
+    if (entry == kNoNode || !is_alive(vs, entry)) entry = vs->best_id;  // what step 4 installs
+    if (entry == kNoNode || !is_alive(vs, entry)) return;
+    Reach r;
+    r.entry = entry;
+    r.reached = static_cast<std::uint8_t*>(MemoryContextAllocHuge(CurrentMemoryContext, vs->capacity));
+    r.indeg = static_cast<std::uint16_t*>(MemoryContextAllocHuge(CurrentMemoryContext, vs->capacity * sizeof(std::uint16_t)));
+    r.queue = static_cast<NodeId*>(MemoryContextAllocHuge(CurrentMemoryContext, vs->capacity * sizeof(NodeId)));
+    // A replaced entry can strand a node in turn (see add_edge), so walk
+    // again from scratch until a walk finds every live node; later rounds
+    // replace only entries that stay reachable for sure.
+    for (int round = 0; round < 6; ++round) {
+        r.trust_indeg = round < 2;
+        std::memset(r.reached, 0, vs->capacity);
+        std::memset(r.indeg, 0, vs->capacity * sizeof(std::uint16_t));
+        r.head = r.tail = 0;
+        reach_push(vs, &r, entry);
+        reach_walk(vs, &r);
+        if (static_cast<double>(r.tail) >= vs->live) break;
+        std::int64_t linked = 0;
+        for (;;) {
+            const std::int64_t k = link_stranded(vs, &r, false);
+            linked += k;
+            if (k == 0) break;
+        }
+        linked += link_stranded(vs, &r, true);
+        vs->relinked += linked;
+        if (linked == 0) break;
+    }
+    pfree(r.reached);
+    pfree(r.indeg);
+    pfree(r.queue);
+}
+
+// Step 4.
 void free_and_move_entry(VacState* vs) {
     const Geometry& g = vs->g;
     for (BlockNumber blk = 1; blk < vs->nblocks && vs->n_deleted > 0; ++blk) {
@@ -302,6 +530,36 @@ void free_and_move_entry(VacState* vs) {
 using namespace vecdb::pg::hnsw;
 using vecdb::pg::guarded;
 
+namespace {
+
+VacState* start_vacuum(Relation index, const MetaPage& meta, MemoryContext ctx) {
+    VacState* vs = static_cast<VacState*>(palloc0(sizeof(VacState)));
+    vs->index = index;
+    geometry_from_meta(&meta, vs->g);
+    vs->dist = core::resolve_distance(vs->g.metric, vs->g.type);
+    vs->nblocks = RelationGetNumberOfBlocks(index);
+    vs->capacity = id_capacity(index, vs->g);
+    vs->gone = static_cast<std::uint8_t*>(MemoryContextAllocHuge(ctx, vs->capacity / 8 + 1));
+    std::memset(vs->gone, 0, vs->capacity / 8 + 1);
+    vs->alive = static_cast<std::uint8_t*>(MemoryContextAllocHuge(ctx, vs->capacity / 8 + 1));
+    std::memset(vs->alive, 0, vs->capacity / 8 + 1);
+    vs->best_id = kNoNode;
+    vs->best_level = -1;
+    vs->vecs_rows = 1 + 4 * static_cast<std::size_t>(vs->g.m) * 2;
+    vs->vecs = static_cast<char*>(MemoryContextAllocHuge(ctx, vs->vecs_rows * vs->g.vec_bytes));
+    return vs;
+}
+
+void report_relinked(const IndexVacuumInfo* info, const VacState* vs) {
+    if (vs->relinked == 0) return;
+    // PG 15 gives index AMs DEBUG2 even under VACUUM VERBOSE: DEBUG1 at least.
+    ereport(std::max(info->message_level, DEBUG1),
+            (errmsg("index \"%s\": linked %lld unreachable live nodes back into the graph",
+                    RelationGetRelationName(vs->index), static_cast<long long>(vs->relinked))));
+}
+
+}  // namespace
+
 IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDeleteResult* stats,
                                              IndexBulkDeleteCallback callback, void* cb_state) {
     Relation index = info->index;
@@ -312,25 +570,15 @@ IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDel
 
     MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(ctx);
-    VacState* vs = static_cast<VacState*>(palloc0(sizeof(VacState)));
-    vs->index = index;
-    geometry_from_meta(&meta, vs->g);
-    vs->dist = core::resolve_distance(vs->g.metric, vs->g.type);
-    vs->nblocks = RelationGetNumberOfBlocks(index);
-    vs->capacity = id_capacity(index, vs->g);
-    vs->gone = static_cast<std::uint8_t*>(MemoryContextAllocHuge(ctx, vs->capacity / 8 + 1));
-    std::memset(vs->gone, 0, vs->capacity / 8 + 1);
-    vs->best_id = kNoNode;
-    vs->best_level = -1;
-    vs->vecs_rows = 1 + 4 * static_cast<std::size_t>(vs->g.m) * 2;
-    vs->vecs = static_cast<char*>(MemoryContextAllocHuge(ctx, vs->vecs_rows * vs->g.vec_bytes));
-
+    VacState* vs = start_vacuum(index, meta, ctx);
     mark_dead(vs, callback, cb_state);
     const std::int64_t removed = vs->n_deleted;
-    if (vs->n_deleted > 0) {
-        repair(vs);
-        free_and_move_entry(vs);
-    }
+    if (vs->n_deleted > 0) repair(vs);
+    // Before freeing: the walk must not pass through slots that step 4
+    // frees, and it starts where step 4 puts the entry point.
+    ensure_reachable(vs);
+    if (vs->n_deleted > 0) free_and_move_entry(vs);
+    report_relinked(info, vs);
     stats->num_pages = vs->nblocks;
     stats->num_index_tuples = vs->live;
     stats->tuples_removed += static_cast<double>(removed);
@@ -342,28 +590,24 @@ IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDel
 
 IndexBulkDeleteResult* vecdb_hnsw_vacuumcleanup(IndexVacuumInfo* info, IndexBulkDeleteResult* stats) {
     if (info->analyze_only) return stats;
-    if (stats == nullptr) {
-        // No bulk delete ran: count what is there.
-        stats = static_cast<IndexBulkDeleteResult*>(palloc0(sizeof(IndexBulkDeleteResult)));
-        MetaPage meta;
-        read_meta(info->index, &meta);
-        Geometry g;
-        geometry_from_meta(&meta, g);
-        const BlockNumber nblocks = RelationGetNumberOfBlocks(info->index);
-        double live = 0;
-        for (BlockNumber blk = 1; blk < nblocks && meta.dim > 0; ++blk) {
-            vacuum_delay_point();
-            Buffer buf = ReadBufferExtended(info->index, MAIN_FORKNUM, blk, RBM_NORMAL, info->strategy);
-            LockBuffer(buf, BUFFER_LOCK_SHARE);
-            Page page = BufferGetPage(buf);
-            if (page_opaque(page)->kind == kPageElement)
-                for (std::uint32_t s = 0; s < g.slots_per_page; ++s)
-                    if (slot_header(slot_ptr(page, g, s))->state == kSlotLive) live += 1;
-            UnlockReleaseBuffer(buf);
-        }
-        stats->num_pages = nblocks;
-        stats->num_index_tuples = live;
-        stats->estimated_count = false;
-    }
+    if (stats != nullptr) return stats;  // bulk delete counted and walked
+    // No bulk delete ran (nothing died): count what is there, and link in
+    // live nodes that inserts left unreachable.
+    stats = static_cast<IndexBulkDeleteResult*>(palloc0(sizeof(IndexBulkDeleteResult)));
+    MetaPage meta;
+    read_meta(info->index, &meta);
+    stats->num_pages = RelationGetNumberOfBlocks(info->index);
+    stats->estimated_count = false;
+    if (meta.dim == 0) return stats;
+    MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
+    MemoryContext old = MemoryContextSwitchTo(ctx);
+    VacState* vs = start_vacuum(info->index, meta, ctx);
+    mark_dead(vs, nullptr, nullptr);
+    ensure_reachable(vs);
+    report_relinked(info, vs);
+    stats->num_pages = vs->nblocks;
+    stats->num_index_tuples = vs->live;
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(ctx);
     return stats;
 }
