@@ -135,9 +135,10 @@ std::size_t n_workspaces = 0;  // in the pool or in use
 constexpr std::size_t kKeepCapacity = std::size_t{16} << 20;  // ids
 }
 
-Workspace* acquire_workspace(Relation index, std::size_t capacity, std::size_t vec_bytes) {
+Workspace* acquire_workspace(Relation index, std::size_t capacity, std::size_t vec_bytes, BlockNumber known_nblocks) {
     const RelFileNode rel = index->rd_node;
-    const std::size_t nblocks = RelationGetNumberOfBlocks(index);
+    const std::size_t nblocks =
+        known_nblocks != InvalidBlockNumber ? known_nblocks : RelationGetNumberOfBlocks(index);
     return guarded([&]() -> Workspace* {
         if (pool == nullptr) pool = new std::vector<Workspace*>();
         Workspace* ws;
@@ -181,8 +182,9 @@ void release_workspace(Workspace* ws) {
     pool->push_back(ws);  // capacity reserved in acquire: no allocation
 }
 
-NodeId id_capacity(Relation index, const Geometry& g) {
+NodeId id_capacity(Relation index, const Geometry& g, BlockNumber* nblocks_out) {
     const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+    if (nblocks_out != nullptr) *nblocks_out = nblocks;
     const std::uint64_t cap = static_cast<std::uint64_t>(nblocks) * g.slots_per_page;
     if (cap >= kNoNode)
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -220,6 +222,26 @@ bool PageGraph::score_on_page(Page page, NodeId id, float* dist) {
     if (h->state == kSlotDeleted) ws_->excluded.test_and_set(id);
     const void* vec = slot_vector(page, slot, g_.block_of(id));
     *dist = dist_(query_, vec, g_.dim);
+    ++stats_->distances;
+    ++stats_->visited;
+    return true;
+}
+
+// A slot's vector never changes while the slot is live or deleted: it is
+// written before the node becomes reachable and rewritten only after vacuum
+// freed the slot and an insert reused it. A read that races with such a reuse
+// can mix two vectors, but both rows are invisible to this scan's snapshot
+// (the old one was dead to everyone when vacuum freed it; the new one's
+// transaction commits after the write, which happens during this scan), so a
+// torn distance can only misplace an invisible node in the beam; rows
+// returned are re-checked under the lock (live_tid). Full argument:
+// docs/hnsw.md, "Reading vectors without the content lock".
+bool PageGraph::score_unlocked(Page page, NodeId id, float* dist) {
+    char* slot = slot_ptr(page, g_, g_.slot_of(id));
+    const std::uint8_t state = *reinterpret_cast<volatile std::uint8_t*>(&slot_header(slot)->state);
+    if (state == kSlotFree) return false;
+    if (state == kSlotDeleted) ws_->excluded.test_and_set(id);
+    *dist = dist_(query_, slot + g_.vec_offset, g_.dim);
     ++stats_->distances;
     ++stats_->visited;
     return true;

@@ -76,9 +76,10 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
         MetaPage meta;
         read_meta(index, &meta);
         if (meta.entry_id == kNoNode) return false;
-        const NodeId capacity = id_capacity(index, g);
+        BlockNumber nblocks;
+        const NodeId capacity = id_capacity(index, g, &nblocks);
         if (so->ws == nullptr) {
-            so->ws = acquire_workspace(index, capacity, g.vec_bytes);
+            so->ws = acquire_workspace(index, capacity, g.vec_bytes, nblocks);
         } else {
             Workspace* ws = so->ws;
             guarded([&] {
