@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "hnsw_builder_impl.h"
-#include "hnsw_half.h"
+#include "vecdb/core/half.h"
 
 namespace vecdb::core::hnsw {
 
@@ -86,7 +86,7 @@ void GraphBuilder::Impl::store(NodeId id, const void* v) {
         case BuildStorage::Half: {  // space is F32 here
             const float* x = static_cast<const float*>(v);
             std::uint16_t* h = reinterpret_cast<std::uint16_t*>(dst);
-            for (std::uint32_t i = 0; i < dim; ++i) h[i] = detail::f2h(x[i]);
+            for (std::uint32_t i = 0; i < dim; ++i) h[i] = float_to_half(x[i]);
             return;
         }
         case BuildStorage::Int8: {
@@ -102,7 +102,7 @@ void GraphBuilder::Impl::store(NodeId id, const void* v) {
                 std::memcpy(row, v, std::size_t(dim) * 4);
             } else {
                 const std::uint16_t* h = static_cast<const std::uint16_t*>(v);
-                for (std::uint32_t i = 0; i < dim; ++i) row[i] = detail::h2f(h[i]);
+                for (std::uint32_t i = 0; i < dim; ++i) row[i] = half_to_float(h[i]);
             }
             if (trained) {
                 code_bias.push_back(codec.encode(row, dim, dst));

@@ -3,39 +3,16 @@
 // The kernels table holds typed function pointers; the graph works with
 // untyped vectors, so each (path, metric, type) gets a tiny adapter that
 // calls the kernel of the path that was active when resolve_distance ran.
-// float16 kernels fall back to a scalar loop when a table lacks them.
 #include "vecdb/core/no_postgres.h"
 
 #include <cmath>
 #include <cstring>
 
 #include "vecdb/core/hnsw.h"
-#include "hnsw_half.h"
+#include "vecdb/core/half.h"
 
 namespace vecdb::core::hnsw {
 namespace {
-
-using detail::h2f;
-using detail::f2h;
-
-float l2sq_f16_scalar(const half_bits* a, const half_bits* b, std::size_t n) noexcept {
-    float s = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        float d = h2f(a[i]) - h2f(b[i]);
-        s += d * d;
-    }
-    return s;
-}
-float dot_f16_scalar(const half_bits* a, const half_bits* b, std::size_t n) noexcept {
-    float s = 0;
-    for (std::size_t i = 0; i < n; ++i) s += h2f(a[i]) * h2f(b[i]);
-    return s;
-}
-float l1_f16_scalar(const half_bits* a, const half_bits* b, std::size_t n) noexcept {
-    float s = 0;
-    for (std::size_t i = 0; i < n; ++i) s += std::fabs(h2f(a[i]) - h2f(b[i]));
-    return s;
-}
 
 const Kernels* table(int path) noexcept {
     static const Kernels* const tables[3] = {kernels_for(SimdPath::Scalar), kernels_for(SimdPath::Avx2),
@@ -71,23 +48,8 @@ struct Adapters {
     }
 };
 
-struct ScalarF16 {
-    static float l2(const void* a, const void* b, std::size_t n) noexcept {
-        return l2sq_f16_scalar(static_cast<const half_bits*>(a), static_cast<const half_bits*>(b), n);
-    }
-    static float ip(const void* a, const void* b, std::size_t n) noexcept {
-        return -dot_f16_scalar(static_cast<const half_bits*>(a), static_cast<const half_bits*>(b), n);
-    }
-    static float cos(const void* a, const void* b, std::size_t n) noexcept {
-        return 1.0f - dot_f16_scalar(static_cast<const half_bits*>(a), static_cast<const half_bits*>(b), n);
-    }
-    static float l1(const void* a, const void* b, std::size_t n) noexcept {
-        return l1_f16_scalar(static_cast<const half_bits*>(a), static_cast<const half_bits*>(b), n);
-    }
-};
-
 template <int P>
-DistFn resolve_for(const Kernels& k, Metric m, ElemType t) noexcept {
+DistFn resolve_for(Metric m, ElemType t) noexcept {
     using A = Adapters<P>;
     if (t == ElemType::F32) {
         switch (m) {
@@ -99,10 +61,10 @@ DistFn resolve_for(const Kernels& k, Metric m, ElemType t) noexcept {
         return nullptr;
     }
     switch (m) {
-        case Metric::L2: return k.l2sq_f16 ? &A::l2_f16 : &ScalarF16::l2;
-        case Metric::InnerProduct: return k.dot_f16 ? &A::ip_f16 : &ScalarF16::ip;
-        case Metric::Cosine: return k.dot_f16 ? &A::cos_f16 : &ScalarF16::cos;
-        case Metric::L1: return k.l1_f16 ? &A::l1_f16 : &ScalarF16::l1;
+        case Metric::L2: return &A::l2_f16;
+        case Metric::InnerProduct: return &A::ip_f16;
+        case Metric::Cosine: return &A::cos_f16;
+        case Metric::L1: return &A::l1_f16;
     }
     return nullptr;
 }
@@ -110,13 +72,12 @@ DistFn resolve_for(const Kernels& k, Metric m, ElemType t) noexcept {
 }  // namespace
 
 DistFn resolve_distance(Metric m, ElemType t) noexcept {
-    const Kernels& k = kernels();
-    switch (k.path) {
-        case SimdPath::Avx512: return resolve_for<2>(k, m, t);
-        case SimdPath::Avx2: return resolve_for<1>(k, m, t);
+    switch (kernels().path) {
+        case SimdPath::Avx512: return resolve_for<2>(m, t);
+        case SimdPath::Avx2: return resolve_for<1>(m, t);
         case SimdPath::Scalar: break;
     }
-    return resolve_for<0>(k, m, t);
+    return resolve_for<0>(m, t);
 }
 
 bool normalize(ElemType t, void* vec, std::uint32_t dim) noexcept {
@@ -132,12 +93,12 @@ bool normalize(ElemType t, void* vec, std::uint32_t dim) noexcept {
     half_bits* v = static_cast<half_bits*>(vec);
     double ss = 0;
     for (std::uint32_t i = 0; i < dim; ++i) {
-        const double x = h2f(v[i]);
+        const double x = half_to_float(v[i]);
         ss += x * x;
     }
     if (!(ss > 0) || !std::isfinite(ss)) return false;
     const double inv = 1.0 / std::sqrt(ss);
-    for (std::uint32_t i = 0; i < dim; ++i) v[i] = f2h(float(h2f(v[i]) * inv));
+    for (std::uint32_t i = 0; i < dim; ++i) v[i] = float_to_half(float(half_to_float(v[i]) * inv));
     return true;
 }
 

@@ -7,7 +7,7 @@
 #include <atomic>
 #include <set>
 
-#include "../../src/core/hnsw_half.h"
+#include "vecdb/core/half.h"
 #include "test_hnsw_util.h"
 
 namespace {
@@ -260,8 +260,8 @@ TEST(HnswBuild, Float16SpaceAndInnerProduct) {
     std::vector<std::uint16_t> halves(rows.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
         rows[i] = std::round(rows[i] * 1024.0f) / 1024.0f;  // exact in float16
-        halves[i] = vecdb::core::hnsw::detail::f2h(rows[i]);
-        ASSERT_EQ(vecdb::core::hnsw::detail::h2f(halves[i]), rows[i]);
+        halves[i] = vecdb::core::float_to_half(rows[i]);
+        ASSERT_EQ(vecdb::core::half_to_float(halves[i]), rows[i]);
     }
     for (Metric m : {Metric::L2, Metric::InnerProduct, Metric::L1}) {
         Space sp{m, ElemType::F16, dim};
