@@ -44,17 +44,8 @@ VECDB_FUNCTION(vecdb_halfvec_l2_normalize) {
 }
 
 VECDB_FUNCTION(vecdb_halfvec_subvector) {
-    const HalfVector* a = arg(fcinfo, 0);
-    int64 start = PG_GETARG_INT32(1);
-    int64 end = start + static_cast<int64>(PG_GETARG_INT32(2));
-    if (start < 1) start = 1;
-    if (end > a->dim + 1) end = a->dim + 1;
-    if (end <= start)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("halfvec must have at least 1 dimension")));
-    HalfVector* r = vecdb_new_halfvec(static_cast<int>(end - start));
-    std::memcpy(r->x, a->x + (start - 1), sizeof(uint16) * r->dim);
-    PG_RETURN_HALFVEC_P(r);
+    PG_RETURN_HALFVEC_P(
+        subvector_of(arg(fcinfo, 0), PG_GETARG_INT32(1), PG_GETARG_INT32(2), vecdb_new_halfvec, "halfvec"));
 }
 
 namespace {

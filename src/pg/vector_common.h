@@ -2,6 +2,8 @@
 // typmods and the error reports of the text and binary formats. Every
 // function here may ereport(ERROR).
 #pragma once
+#include <cstring>
+
 #include "vecdb/core/binary_format.h"
 #include "vecdb/core/text_format.h"
 #include "vecdb/pg/vector.h"
@@ -41,5 +43,22 @@ char* format_typmod(int32 typmod);
 // 22003 for an element-wise result that left the type's range.
 [[noreturn]] void report_overflow(const char* type_name);
 [[noreturn]] void report_underflow(const char* type_name);
+
+// subvector(v, start, count): elements start .. start+count-1 (1-based), the
+// range clipped to the vector like substring(); an empty result is 22023.
+// V is Vector or HalfVector, make_result its vecdb_new_* constructor.
+template <class V>
+V* subvector_of(const V* a, int32 start_arg, int32 count, V* (*make_result)(int), const char* type_name) {
+    int64 start = start_arg;
+    int64 end = start + static_cast<int64>(count);
+    if (start < 1) start = 1;
+    if (end > a->dim + 1) end = a->dim + 1;
+    if (end <= start)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("%s must have at least 1 dimension", type_name)));
+    V* r = make_result(static_cast<int>(end - start));
+    std::memcpy(r->x, a->x + (start - 1), sizeof(a->x[0]) * r->dim);
+    return r;
+}
 
 }  // namespace vecdb::pg

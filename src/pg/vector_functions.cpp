@@ -38,20 +38,9 @@ VECDB_FUNCTION(vecdb_vector_l2_normalize) {
     PG_RETURN_VECTOR_P(r);
 }
 
-// subvector(v, start, count): elements start .. start+count-1 (1-based), the
-// range clipped to the vector like substring(); an empty result is an error.
 VECDB_FUNCTION(vecdb_vector_subvector) {
-    const Vector* a = arg(fcinfo, 0);
-    int64 start = PG_GETARG_INT32(1);
-    int64 end = start + static_cast<int64>(PG_GETARG_INT32(2));
-    if (start < 1) start = 1;
-    if (end > a->dim + 1) end = a->dim + 1;
-    if (end <= start)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("vector must have at least 1 dimension")));
-    Vector* r = vecdb_new_vector(static_cast<int>(end - start));
-    std::memcpy(r->x, a->x + (start - 1), sizeof(float) * r->dim);
-    PG_RETURN_VECTOR_P(r);
+    PG_RETURN_VECTOR_P(
+        subvector_of(arg(fcinfo, 0), PG_GETARG_INT32(1), PG_GETARG_INT32(2), vecdb_new_vector, "vector"));
 }
 
 namespace {
