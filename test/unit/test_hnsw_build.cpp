@@ -63,19 +63,8 @@ void check_invariants(const GraphBuilder& g, const std::vector<float>& rows, std
 }
 
 std::size_t reachable_from_entry(const GraphBuilder& g) {
-    std::vector<char> seen(g.size(), 0);
-    std::vector<NodeId> q{g.entry_point()};
-    seen[g.entry_point()] = 1;
-    for (std::size_t h = 0; h < q.size(); ++h) {
-        int cnt;
-        const NodeId* nb = g.neighbors(q[h], 0, &cnt);
-        for (int i = 0; i < cnt; ++i)
-            if (!seen[nb[i]]) {
-                seen[nb[i]] = 1;
-                q.push_back(nb[i]);
-            }
-    }
-    return q.size();
+    const std::vector<char> seen = reached_from_entry(g);
+    return static_cast<std::size_t>(std::count(seen.begin(), seen.end(), 1));
 }
 
 TEST(HnswBuild, InvariantsSingleAndMultiThread) {

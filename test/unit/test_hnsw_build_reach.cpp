@@ -27,18 +27,7 @@ std::vector<float> varying_norms(std::size_t n, std::size_t dim) {
 }
 
 std::vector<NodeId> unreachable_nodes(const GraphBuilder& g) {
-    std::vector<char> seen(g.size(), 0);
-    std::vector<NodeId> q{g.entry_point()};
-    seen[g.entry_point()] = 1;
-    for (std::size_t h = 0; h < q.size(); ++h) {
-        int cnt;
-        const NodeId* nb = g.neighbors(q[h], 0, &cnt);
-        for (int i = 0; i < cnt; ++i)
-            if (!seen[nb[i]]) {
-                seen[nb[i]] = 1;
-                q.push_back(nb[i]);
-            }
-    }
+    const std::vector<char> seen = reached_from_entry(g);
     std::vector<NodeId> out;
     for (NodeId id = 0; id < g.size(); ++id)
         if (!seen[id]) out.push_back(id);

@@ -168,4 +168,22 @@ inline std::vector<float> clustered(std::size_t clusters, std::size_t per, std::
     return out;
 }
 
+// Level-0 breadth-first walk from the entry point: seen[id] != 0 for every
+// node a search can reach at the bottom level.
+inline std::vector<char> reached_from_entry(const GraphBuilder& g) {
+    std::vector<char> seen(g.size(), 0);
+    std::vector<NodeId> q{g.entry_point()};
+    seen[g.entry_point()] = 1;
+    for (std::size_t h = 0; h < q.size(); ++h) {
+        int cnt;
+        const NodeId* nb = g.neighbors(q[h], 0, &cnt);
+        for (int i = 0; i < cnt; ++i)
+            if (!seen[nb[i]]) {
+                seen[nb[i]] = 1;
+                q.push_back(nb[i]);
+            }
+    }
+    return seen;
+}
+
 }  // namespace hnsw_test
