@@ -5,7 +5,8 @@ use strict;
 use warnings;
 use Test::More;
 use Exporter 'import';
-our @EXPORT = qw(vec_sql half_sql fill_sql check_index_ok check_all_indexes_ok exact_ids index_ids exact_match_ok);
+our @EXPORT = qw(vec_sql half_sql fill_sql check_index_ok check_all_indexes_ok exact_ids index_ids exact_match_ok
+    postmaster_pid set_file_size_limit);
 
 # SQL for the deterministic vector of row $i (an SQL expression) with $dim
 # elements in [-1, 1): a hash of (i, j) (fract(sin(...) * 43758.5453)), so
@@ -87,6 +88,32 @@ sub exact_match_ok {
             or diag(scalar(@missed) . " missed, $on_unreachable of them on nodes the checker reports unreachable");
     }
     return ($n, scalar @missed);
+}
+
+# PID of a running node's postmaster (first line of postmaster.pid).
+sub postmaster_pid {
+    my ($node) = @_;
+    open(my $fh, '<', $node->data_dir . '/postmaster.pid') or die "postmaster.pid: $!";
+    my $pid = <$fh>;
+    close $fh;
+    chomp $pid;
+    return $pid;
+}
+
+# Sets the postmaster's soft RLIMIT_FSIZE (bytes, or 'unlimited'): every
+# process it forks from now on (new connections, parallel workers, autovacuum)
+# gets "could not extend file ...: File too large" (EFBIG) when it writes past
+# that offset in any file, as on a full disk. The postmaster ignores SIGXFSZ,
+# so the write fails instead of killing the process. Processes already
+# running (checkpointer, WAL writer, open sessions) keep their limit. Only the
+# soft limit changes, so it can be raised again without privileges. Keep the
+# limit above the 16 MB WAL segments: backends write WAL too.
+sub set_file_size_limit {
+    my ($node, $bytes) = @_;
+    my $pid = postmaster_pid($node);
+    system('prlimit', '--pid', $pid, "--fsize=$bytes:") == 0
+        or die "prlimit --pid $pid --fsize=$bytes: failed (util-linux prlimit is needed)";
+    return $pid;
 }
 
 1;

@@ -1,11 +1,16 @@
 # Resource limits: tiny maintenance_work_mem and work_mem, statement_timeout
 # and pg_cancel_backend during type-heavy queries, index builds and index
 # searches (the backend stays usable, holds no stray locks, does not grow),
-# and running out of disk while building or filling an index in a tablespace
-# on a small file system (clear error, no corrupt index).
+# and running out of space while building or filling an index (clear error,
+# no partial or corrupt index, the server keeps running).
 #
-# The out-of-disk part needs a small file system writable by the server's
-# user, named by VECDB_SMALL_FS (skipped otherwise), e.g. as root:
+# Out of space always runs, without privileges: a file-size limit
+# (RLIMIT_FSIZE, set on the running postmaster with prlimit) makes every
+# relation extension past it fail with EFBIG ("could not extend file ...:
+# File too large"), which takes the same error paths as ENOSPC.
+#
+# A real full file system is exercised too when VECDB_SMALL_FS names a small
+# file system writable by the server's user (skipped otherwise), e.g. as root:
 #   mkdir -p /mnt/vecdb-small
 #   mount -t tmpfs -o size=6m,mode=0700,uid=postgres,gid=postgres tmpfs /mnt/vecdb-small
 #   VECDB_SMALL_FS=/mnt/vecdb-small make prove_installcheck ...
@@ -120,7 +125,69 @@ like($out, qr/nn=4242/, 'after the cancelled searches the same backend searches 
 check_index_ok($node, 'postgres', 'items_v_small', 'index sound after cancelled searches');
 ok(!$node->log_contains('leak|PANIC|terminated by signal'), 'no resource leak warning, no crash');
 
-# 5. Out of disk.
+# 5. Out of space, without privileges: a file-size limit on the server.
+#    Data sized so that the table (about 8 MB) stays under the limit and the
+#    index (about 26 MB) crosses it; the limit stays above the 16 MB WAL
+#    segments. Each step checks that the server did not restart.
+{
+    my $limit = 20 * 1024 * 1024;
+    my $rows = 80000;
+    my $ddim = 16;
+    my $pm = postmaster_pid($node);
+    $node->safe_psql('postgres', "CREATE TABLE disk (id int PRIMARY KEY, v vector($ddim)) WITH (autovacuum_enabled = off)");
+    $node->safe_psql('postgres', fill_sql('disk', 1, $rows, $ddim, 0));
+    $node->safe_psql('postgres', 'VACUUM (FREEZE, ANALYZE) disk; CHECKPOINT');
+    my $heap = $node->safe_psql('postgres', "SELECT pg_relation_size('disk')");
+    cmp_ok($heap, '<', $limit / 2, "file size limit: the table ($heap bytes) stays well under the limit");
+    my $db_before = $node->safe_psql('postgres', "SELECT pg_database_size('postgres')");
+    my $nearest = 'SELECT id FROM disk ORDER BY v <-> ' . vec_sql(4321, $ddim) . ' LIMIT 1';
+
+    # A build that crosses the limit.
+    set_file_size_limit($node, $limit);
+    $out = session("CREATE INDEX disk_v ON disk USING hnsw (v) WITH (m = 32);\n"
+        . "SELECT 'alive:' || count(*) FROM disk;\n");
+    like($out, qr/could not extend file .*File too large/, 'file size limit: the build fails with a clear error (EFBIG)');
+    like($out, qr/alive:$rows/, 'file size limit: the same backend goes on and reads the table');
+    is(postmaster_pid($node), $pm, 'file size limit: the server did not restart');
+    is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 'disk_v'}) . '/'
+        . $node->safe_psql('postgres', q{SELECT count(*) FROM pg_index WHERE indrelid = 'disk'::regclass}),
+       '0/1', 'file size limit: no index left behind (pg_class, pg_index: only the primary key)');
+    cmp_ok($node->safe_psql('postgres', "SELECT pg_database_size('postgres')") - $db_before, '<', 1024 * 1024,
+       'file size limit: the failed build gave its space back');
+    is($node->safe_psql('postgres', "SET enable_indexscan = off; $nearest"), '4321',
+       'file size limit: the table answers queries');
+
+    # The same build after raising the limit.
+    set_file_size_limit($node, 'unlimited');
+    $node->safe_psql('postgres', 'CREATE INDEX disk_v ON disk USING hnsw (v) WITH (m = 32)');
+    my $index = $node->safe_psql('postgres', "SELECT pg_relation_size('disk_v')");
+    cmp_ok($index, '>', $limit, "file size limit: the retried build succeeds and is larger than the limit ($index bytes)");
+    check_index_ok($node, 'postgres', 'disk_v', 'file size limit: the retried build is sound');
+    is($node->safe_psql('postgres', "SET enable_seqscan = off; $nearest"), '4321',
+       'file size limit: the retried build answers searches');
+
+    # Inserts into the index: room for a few pages more. A small batch
+    # commits; a large one crosses the limit and rolls back.
+    set_file_size_limit($node, $index + 256 * 1024);
+    my $ins = sub { "INSERT INTO disk SELECT i, " . vec_sql('i', $ddim) . " FROM generate_series($_[0], $_[1]) i" };
+    $node->safe_psql('postgres', $ins->($rows + 1, $rows + 100));
+    my ($ret, $o, $err) = $node->psql('postgres', $ins->($rows + 101, $rows + 20000));
+    like($err, qr/could not extend file .*File too large/, 'file size limit: inserts that need a new index page fail with a clear error');
+    is(postmaster_pid($node), $pm, 'file size limit: the server did not restart after the failed inserts');
+    ok(!$node->log_contains('PANIC|terminated by signal|was terminated'), 'file size limit: no PANIC, no crashed process');
+    is($node->safe_psql('postgres', "SELECT count(*) || '/' || count(*) FILTER (WHERE id > $rows + 100) FROM disk"),
+       ($rows + 100) . '/0', 'file size limit: the committed rows are there, none of the failed batch');
+    check_index_ok($node, 'postgres', 'disk_v', 'file size limit: the index is sound after the failed inserts');
+    exact_match_ok($node, 'postgres', 'disk', 'v', '<->', "id > $rows", 'disk_v', 'file size limit: committed inserts');
+
+    # With the limit raised, the index takes rows again.
+    set_file_size_limit($node, 'unlimited');
+    $node->safe_psql('postgres', $ins->($rows + 20001, $rows + 21000));
+    check_index_ok($node, 'postgres', 'disk_v', 'file size limit: the index is sound after inserts with the limit raised');
+    $node->safe_psql('postgres', 'DROP TABLE disk');
+}
+
+# 6. Out of disk on a real small file system (optional, see the top).
 SKIP: {
     my $fs = $ENV{VECDB_SMALL_FS};
     skip 'VECDB_SMALL_FS is not set (see the top of this file)', 9 unless $fs && -d $fs && -w $fs;
