@@ -31,3 +31,43 @@ char *swift_demangle(const char *mangled, size_t mangled_len, char *out, size_t 
     (void) flags;
     return NULL;
 }
+
+/*
+ * UBSan's options. Postgres reuses the memory of its environment for the
+ * process title (ps display), and the sanitizer runtimes read their options
+ * from /proc/self/environ, which then shows that title instead. ASan reads
+ * its options when the postmaster starts, before that, and backends inherit
+ * them; the UBSan runtime (libubsan, loaded with vecdb.so) reads them at its
+ * first report, in a backend, and would find none: no log file, no stack,
+ * no halt. So the options are copied at process start and handed over
+ * through the runtime's default-options hook.
+ */
+static char ubsan_options[2048];
+
+const char *__ubsan_default_options(void);
+
+const char *__ubsan_default_options(void)
+{
+    return ubsan_options;
+}
+
+__attribute__((constructor)) static void save_ubsan_options(void)
+{
+    extern char **environ;
+    static const char name[] = "UBSAN_OPTIONS=";
+    for (char **e = environ; e && *e; e++) {
+        size_t i = 0;
+        while (name[i] && (*e)[i] == name[i])
+            i++;
+        if (name[i] != '\0')
+            continue;
+        const char *v = *e + i;
+        size_t n = 0;
+        while (v[n] && n + 1 < sizeof ubsan_options) {
+            ubsan_options[n] = v[n];
+            n++;
+        }
+        ubsan_options[n] = '\0';
+        return;
+    }
+}
