@@ -60,7 +60,7 @@ $(shlib): src/pg/exports.map
 # make test-tap       TAP tests only (test/t/*.pl), same as make prove_installcheck
 # make check-exports  exported symbols and compiler flags of the built module
 # make fuzz           libFuzzer targets, FUZZ_SECONDS each (build-fuzz/)
-# make asan           pg_regress against an ASan+UBSan build (build-asan/)
+# make asan           pg_regress + isolation against an ASan+UBSan build (build-asan/)
 # make valgrind       pg_regress with the server under valgrind memcheck (build-valgrind/)
 # make test-all       everything (.ci/test-all; as root)
 FUZZ_SECONDS ?= 60
