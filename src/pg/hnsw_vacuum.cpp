@@ -118,27 +118,57 @@ void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
 
 // New list for `node` at `level` (its vector in row 0 of vs->vecs) from
 // `cur` without gone nodes plus the live neighbours of the gone ones.
+//
+// The candidates are capped (vs->vecs_rows - 1, each costs a slot read and a
+// distance): the node's own live neighbours always make it, then the gone
+// neighbours' lists contribute in turns, their first (nearest) entries
+// first. An earlier version sorted the whole pool by id and cut it: nodes
+// with high ids — the ones inserted since the build, appended at the end of
+// the relation — lost their places, even as current neighbours, and recall
+// fell with every delete / re-insert round (bench churn section).
 int rebuild_list(VacState* vs, NodeId node, int level, const NodeId* cur, int n, NodeId* out) {
     const Geometry& g = vs->g;
     const int max = level == 0 ? 2 * g.m : g.m;
-    NodeId pool[200 * 101];
+    const int cap = static_cast<int>(vs->vecs_rows) - 1;
+    const int width = 2 * g.m;
+    NodeId* pool = static_cast<NodeId*>(palloc(static_cast<std::size_t>(n) * (width + 1) * sizeof(NodeId) + 1));
     int np = 0;
-    NodeId tmp[200];
+    NodeId* hop = static_cast<NodeId*>(palloc(static_cast<std::size_t>(n) * width * sizeof(NodeId) + 1));  // gone neighbours' lists
+    int hop_n[200];
+    int n_gone = 0;
     for (int i = 0; i < n; ++i) {
         if (!is_gone(vs, cur[i])) {
             pool[np++] = cur[i];
             continue;
         }
         SlotHeader h;
-        if (!read_slot(vs->index, g, cur[i], &h, level == 0 ? tmp : nullptr, nullptr)) continue;
-        const int k = level == 0 ? std::min<int>(h.n0, 2 * g.m) : read_upper_list(vs->index, g, h, level, tmp);
-        for (int j = 0; j < k; ++j)
-            if (tmp[j] != node && !is_gone(vs, tmp[j])) pool[np++] = tmp[j];
+        NodeId* row = hop + n_gone * width;
+        hop_n[n_gone] = 0;
+        if (!read_slot(vs->index, g, cur[i], &h, level == 0 ? row : nullptr, nullptr)) continue;
+        hop_n[n_gone] = level == 0 ? std::min<int>(h.n0, width) : read_upper_list(vs->index, g, h, level, row);
+        ++n_gone;
     }
-    std::sort(pool, pool + np);
-    np = static_cast<int>(std::unique(pool, pool + np) - pool);
+    for (int j = 0; j < width; ++j)
+        for (int k = 0; k < n_gone; ++k)
+            if (j < hop_n[k]) {
+                const NodeId id = hop[k * width + j];
+                if (id != node && !is_gone(vs, id)) pool[np++] = id;
+            }
+    // Drop repeats, keeping first places (the order above is the priority).
+    {
+        std::pair<NodeId, int>* keyed = static_cast<std::pair<NodeId, int>*>(palloc(np * sizeof(std::pair<NodeId, int>) + 1));
+        for (int i = 0; i < np; ++i) keyed[i] = {pool[i], i};
+        std::sort(keyed, keyed + np);
+        int u = 0;
+        for (int i = 0; i < np; ++i)
+            if (i == 0 || keyed[i].first != keyed[i - 1].first) keyed[u++] = keyed[i];
+        std::sort(keyed, keyed + u, [](const auto& a, const auto& b) { return a.second < b.second; });
+        for (int i = 0; i < u; ++i) pool[i] = keyed[i].first;
+        np = u;
+        pfree(keyed);
+    }
     // Score candidates; keep at most vecs_rows - 1 (row 0 is the node).
-    np = std::min<int>(np, static_cast<int>(vs->vecs_rows) - 1);
+    np = std::min<int>(np, cap);
     core::Candidate* cands = static_cast<core::Candidate*>(palloc(np * sizeof(core::Candidate)));
     char* rows = vs->vecs + g.vec_bytes;
     int k = 0;
@@ -170,6 +200,8 @@ int rebuild_list(VacState* vs, NodeId node, int level, const NodeId* cur, int n,
             out);
     });
     pfree(cands);
+    pfree(pool);
+    pfree(hop);
     return result;
 }
 
