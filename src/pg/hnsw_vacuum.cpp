@@ -31,6 +31,7 @@
 
 extern "C" {
 #include "commands/vacuum.h"
+#include "storage/indexfsm.h"
 }
 
 namespace vecdb::pg::hnsw {
@@ -64,9 +65,15 @@ bool is_alive(const VacState* vs, NodeId id) {
     return id < vs->capacity && (vs->alive[id >> 3] >> (id & 7)) & 1;
 }
 
+// Blocks with free slots: the first kMaxFreeBlocks go on the metapage list,
+// the rest into the free space map (inserts look there when the list is used
+// up; without it a delete-heavy table grew by every re-inserted row).
 void note_free_block(VacState* vs, BlockNumber blk) {
     if (vs->n_free_blocks > 0 && vs->free_blocks[vs->n_free_blocks - 1] == blk) return;
-    if (vs->n_free_blocks < kMaxFreeBlocks) vs->free_blocks[vs->n_free_blocks++] = blk;
+    if (vs->n_free_blocks < kMaxFreeBlocks)
+        vs->free_blocks[vs->n_free_blocks++] = blk;
+    else
+        RecordFreeIndexPage(vs->index, blk);
 }
 
 // Step 1. Without a callback (vacuumcleanup with no bulk delete) it only
@@ -610,6 +617,7 @@ IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDel
     // frees, and it starts where step 4 puts the entry point.
     ensure_reachable(vs);
     if (vs->n_deleted > 0) free_and_move_entry(vs);
+    IndexFreeSpaceMapVacuum(index);
     report_relinked(info, vs);
     stats->num_pages = vs->nblocks;
     stats->num_index_tuples = vs->live;
@@ -636,6 +644,7 @@ IndexBulkDeleteResult* vecdb_hnsw_vacuumcleanup(IndexVacuumInfo* info, IndexBulk
     VacState* vs = start_vacuum(info->index, meta, ctx);
     mark_dead(vs, nullptr, nullptr);
     ensure_reachable(vs);
+    IndexFreeSpaceMapVacuum(info->index);
     report_relinked(info, vs);
     stats->num_pages = vs->nblocks;
     stats->num_index_tuples = vs->live;
