@@ -73,7 +73,7 @@ SCENARIOS = {
         "ingest": {"rows": 30000, "methods": ["copy", "insert100"], "recall_values": [40, 80, 160]},
         "filtered": {"values": [40, 160, 640], "iterative_scan": ["off", "relaxed_order", "strict_order"]},
         "concurrency": {"clients": [1, 2, 4, 8], "seconds": 10},
-        "churn": {"rows": None, "fraction": 0.2, "rounds": 3, "values": [40, 80, 160], "queries": 1000},
+        "churn": {"rows": 100000, "fraction": 0.2, "rounds": 3, "values": [40, 80, 160], "queries": 1000},
         "stats_sample": 200,
         "explain_sample": 20,
         "repeat": 2,
