@@ -57,6 +57,14 @@ def parse_args(argv):
     ap.add_argument("--fresh", action="store_true", help="re-create the cluster (initdb) before running")
     ap.add_argument("--stop", action="store_true", help="stop the cluster at the end")
     ap.add_argument("--keep-db", action="store_true", help="keep the benchmark databases afterwards")
+    ap.add_argument("--sections", default=None,
+                    help="comma list: run only these parts of the scenario (exact, sweep, build_variants, filtered, "
+                         "concurrency, ingest, churn); references run only with --systems naming them")
+    ap.add_argument("--reuse-db", action="store_true",
+                    help="reuse the benchmark database (table and index) of an earlier run when its row count "
+                         "matches, and keep it afterwards")
+    ap.add_argument("--churn-rows", type=int, default=None,
+                    help="rows of the churn section's table (default: the scenario's; 0 = all)")
     ap.add_argument("--strict", action="store_true", help="a database error fails the run (default: recorded)")
     ap.add_argument("--repeat", type=int, default=None,
                     help="timed passes per sweep point, keep the fastest (default: scenario's, 1)")
@@ -68,6 +76,9 @@ def parse_args(argv):
     o.cache_dir = o.cache_dir or os.path.join(o.workdir, "cache")
     o.sizes = [int(x) for x in o.sizes.split(",")] if o.sizes else None
     o.systems = [s.strip() for s in o.systems.split(",")] if o.systems else None
+    o.sections = [s.strip() for s in o.sections.split(",")] if o.sections else None
+    if o.sections and not o.systems:
+        o.systems = ["vecdb"]  # a partial run measures the extension, not the references
     for s in o.systems or ():
         if s not in SYSTEMS:
             ap.error("unknown system %r (known: %s)" % (s, ", ".join(SYSTEMS)))

@@ -129,6 +129,28 @@ class VecdbDB:
         conn.close()
         self.conn = self.connect()
 
+    def reuse(self, rows, table="items"):
+        """Connect to an existing benchmark database whose `table` holds
+        `rows` rows (--reuse-db); False when there is none to reuse."""
+        try:
+            conn = psycopg.connect(self.conninfo(), autocommit=True)
+        except psycopg.Error:
+            return False
+        try:
+            if not scalar(conn, "SELECT to_regclass(%s) IS NOT NULL", (table,)):
+                return False
+            if rows is not None and int(scalar(conn, "SELECT count(*) FROM %s" % table)) != rows:
+                return False
+            self.has_prewarm = bool(scalar(conn, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_prewarm'"))
+            self.vector_oid = scalar(conn, "SELECT 'vector'::regtype::oid")
+        finally:
+            conn.close()
+        self.conn = self.connect()
+        return True
+
+    def has_relation(self, name):
+        return bool(scalar(self.conn, "SELECT to_regclass(%s) IS NOT NULL", (name,)))
+
     def conninfo(self):
         return self.cluster.conninfo(self.dbname)
 

@@ -103,22 +103,38 @@ class Runner:
         return max(1, min(self.sc["ingest"]["rows"], ds.n // 2))
 
     # ------------------------------------------------------------ vecdb
+    def runs_section(self, name):
+        """--sections picks parts of a scenario (default: all it has)."""
+        secs = self.o.sections or self.sc.get("sections")
+        return not secs or name in secs
+
     def vecdb(self, ds, judge, res):
         db = pg.VecdbDB(self.cluster, "bench_" + re.sub(r"[^a-z0-9]+", "_", ds.name.lower())[:50],
                         self.o.param_format, self.log)
-        db.create()
-        self.db = db
         info = res.setdefault("vecdb", {})
+        # The churn section works on its own table: alone, it needs no `items`.
+        needs_items = any(self.runs_section(x) for x in
+                          ("exact", "sweep", "build_variants", "filtered", "concurrency", "ingest"))
+        reused = self.o.reuse_db and db.reuse(ds.n if needs_items else None)
+        if not reused:
+            db.create()
+        self.db = db
         info["database"] = db.dbname
+        info["reused"] = bool(reused)
         info["has_scan_stats"] = db.has_function("vecdb_last_scan_stats")
-        db.create_table("items", ds.d)
-        info["load"] = db.load("items", ds, copy_format=self.o.copy_format)
+        if reused:
+            self.log("  reusing database %s" % db.dbname)
+        elif not needs_items:
+            db.create_table("items", ds.d)  # empty: the sections run need none
+        else:
+            db.create_table("items", ds.d)
+            info["load"] = db.load("items", ds, copy_format=self.o.copy_format)
+            self.log("  COPY %d rows: %.2f s (%.0f rows/s), table %.1f MB" % (
+                ds.n, info["load"]["seconds"], info["load"]["rows_per_s"], db.table_bytes("items") / 2**20))
         info["table_bytes"] = db.table_bytes("items")
-        self.log("  COPY %d rows: %.2f s (%.0f rows/s), table %.1f MB" % (
-            ds.n, info["load"]["seconds"], info["load"]["rows_per_s"], info["table_bytes"] / 2**20))
         params = [db.encode(q) for q in ds.queries]
 
-        if self.sc.get("exact"):
+        if self.sc.get("exact") and self.runs_section("exact"):
             nq = min(self.sc["exact"]["queries"], ds.nq)
 
             def exact():
@@ -137,23 +153,35 @@ class Runner:
                 info[key] = {"skipped": "access method %s is not installed" % cfg["am"]}
                 self.log("  skipped %s: access method not installed" % cfg["name"])
                 continue
-            run = self.section(info, key, lambda: self.index_run(db, ds, judge, cfg, params))
-            if "points" not in run:
-                continue
-            res["runs"].append(run)
+            needs_index = any(self.runs_section(x) and self.sc.get(x)
+                              for x in ("filtered", "concurrency")) or self.runs_section("sweep")
+            if not needs_index:
+                run = {"points": [], "sweep_param": cfg["sweep"]["guc"], "system": "vecdb-" + cfg["name"],
+                       "label": "vecdb %s" % cfg["am"]}
+            else:
+                run = self.section(info, key, lambda: self.index_run(db, ds, judge, cfg, params,
+                                                                      reuse=reused))
+                if "points" not in run:
+                    continue
+            if run["points"]:
+                res["runs"].append(run)
             best = self.operating_value(run, cfg)
-            if self.sc.get("build_variants") or self.sc.get("mwm_curve"):
+            if (self.sc.get("build_variants") or self.sc.get("mwm_curve")) and self.runs_section("build_variants"):
                 self.section(run, "build_variants", lambda: self.build_variants(db, ds, cfg))
-            if self.sc.get("filtered"):
+            if self.sc.get("filtered") and self.runs_section("filtered"):
                 self.section(run, "filtered", lambda: self.filtered(db, ds, cfg, params))
-            if self.sc.get("concurrency"):
+            if self.sc.get("concurrency") and self.runs_section("concurrency"):
                 self.section(run, "concurrency", lambda: self.concurrency(db, ds, cfg, best))
-            if self.sc.get("ingest"):
+            if self.sc.get("ingest") and self.runs_section("ingest"):
                 self.section(run, "ingest", lambda: self.ingest(db, ds, judge, cfg, params, run))
+            if self.sc.get("churn") and self.runs_section("churn"):
+                self.section(run, "churn", lambda: self.churn(db, ds, cfg))
+                if not run["points"]:
+                    info[key + "_churn"] = run["churn"]
         db.ensure_connected()
         db.conn.close()
         self.db = None
-        if not self.o.keep_db:
+        if not self.o.keep_db and not self.o.reuse_db:
             with pg.retry_connect(lambda: psycopg.connect(self.cluster.conninfo("postgres"), autocommit=True)) as c:
                 c.execute('DROP DATABASE IF EXISTS "%s"' % db.dbname)
 
@@ -166,15 +194,19 @@ class Runner:
             return ok[0]["param"]
         return max(pts, key=lambda p: p["recall@10"])["param"] if pts else cfg["sweep"]["values"][0]
 
-    def index_run(self, db, ds, judge, cfg, params, table="items", index="items_idx"):
+    def index_run(self, db, ds, judge, cfg, params, table="items", index="items_idx", reuse=False):
         opclass = cfg.get("opclass") or pg.OPCLASSES[ds.metric]
-        build = db.build_index(table, index, cfg["am"], opclass, cfg.get("with"), cfg.get("build_settings"))
-        self.log("  build %s: %.2f s, index %.1f MB (%.0f B/vector)" % (
-            cfg["name"], build["seconds"], build["index_bytes"] / 2**20, build["index_bytes"] / ds.n))
+        if reuse and db.has_relation(index):
+            build = {"reused": True, "seconds": None, "index_bytes": db.relation_bytes(index)}
+            self.log("  reusing index %s (%.1f MB)" % (index, build["index_bytes"] / 2**20))
+        else:
+            build = db.build_index(table, index, cfg["am"], opclass, cfg.get("with"), cfg.get("build_settings"))
+            self.log("  build %s: %.2f s, index %.1f MB (%.0f B/vector)" % (
+                cfg["name"], build["seconds"], build["index_bytes"] / 2**20, build["index_bytes"] / ds.n))
         db.prewarm(table, index)
         guc = cfg["sweep"]["guc"]
         points = []
-        for val in cfg["sweep"]["values"]:
+        for val in (cfg["sweep"]["values"] if self.runs_section("sweep") else []):
             points.append(self.measure_point(db, ds, judge, table, params, {guc: val}, val))
             plan = points[-1].get("prepared_plan") or []
             note = "" if any(index in n for n in plan) else "  (prepared plan does not use the index: %s)" % " > ".join(plan)
@@ -349,6 +381,75 @@ class Runner:
                 entry["recall_after"] = pts
             out[method] = entry
             db.conn.execute("DROP TABLE %s" % table)
+        return out
+
+    def churn(self, db, ds, cfg):
+        """Delete-heavy upkeep: delete a random fraction of the rows, VACUUM,
+        re-insert the same rows (COPY, through the index's insert path),
+        `rounds` times; recall@10 at a few search settings after each round
+        against a fresh build of the same final rows. The rows are the
+        dataset's first `rows` (all when None), so the ground truth is exact
+        for that set. Plain SQL: works whatever the index does inside
+        (pending lists merged by VACUUM, slot reuse)."""
+        cc = self.sc["churn"]
+        rows = cc.get("rows") if self.o.churn_rows is None else (self.o.churn_rows or None)
+        sub = data.limit(ds, rows, cc.get("queries"), self.o.cache_dir)
+        sub.category = ds.category[:sub.n]
+        judge = measure.RecallJudge(sub)
+        params = [db.encode(q) for q in sub.queries]
+        opclass = cfg.get("opclass") or pg.OPCLASSES[ds.metric]
+        guc = cfg["sweep"]["guc"]
+        table, index = "items_churn", "items_churn_idx"
+        rng = np.random.default_rng(cc.get("seed", 11))
+        frac, n_rounds = cc.get("fraction", 0.2), cc.get("rounds", 3)
+        out = {"rows": sub.n, "dataset": sub.name, "queries": sub.nq, "fraction": frac, "rounds": []}
+
+        def recall_points(label):
+            db.prewarm(table, index)
+            pts = []
+            for val in cc["values"]:
+                p = self.measure_point(db, sub, judge, table, params, {guc: val}, val)
+                pts.append({"param": val, "recall@10": p.get("recall@10"), "qps": p.get("qps"),
+                            "p50_ms": p.get("p50_ms"), "p99_ms": p.get("p99_ms"),
+                            "distances": (p.get("scan_stats") or {}).get("distances")})
+            self.log("    churn %s: %s" % (label, "; ".join(
+                "%s=%s R@10 %.3f" % (guc, q["param"], q["recall@10"]) for q in pts)))
+            return pts
+
+        db.create_table(table, sub.d)
+        db.load(table, sub, copy_format=self.o.copy_format)
+        out["initial_build"] = db.build_index(table, index, cfg["am"], opclass, cfg.get("with"),
+                                              cfg.get("build_settings"))
+        out["initial"] = recall_points("initial build")
+        for r in range(n_rounds):
+            gone = np.sort(rng.choice(sub.n, size=int(sub.n * frac), replace=False)).astype(np.int32)
+            t0 = time.perf_counter()
+            db.conn.execute("DELETE FROM %s WHERE id = ANY(%%s)" % table, (gone.tolist(),))
+            t_del = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            db.conn.execute("VACUUM %s" % table)
+            t_vac = time.perf_counter() - t0
+            t_ins = pg.copy_rows(db.conn, table, gone, sub.category[gone], sub.base[gone], self.o.copy_format)
+            db.conn.execute("VACUUM ANALYZE %s" % table)  # hint bits, visibility map: queries pay neither
+            entry = {"round": r + 1, "deleted": int(gone.size), "delete_s": t_del, "vacuum_s": t_vac,
+                     "reinsert_s": t_ins, "index_bytes": db.relation_bytes(index)}
+            self.log("    churn round %d: delete %d rows %.1f s, vacuum %.1f s, re-insert %.1f s, index %.1f MB" % (
+                r + 1, gone.size, t_del, t_vac, t_ins, entry["index_bytes"] / 2**20))
+            if db.has_function("vecdb_index_check") and cc.get("check", True):
+                entry["check"] = [str(x) for x in db.conn.execute(
+                    "SELECT * FROM vecdb_index_check(%s::regclass, false)", (index,)).fetchall()][:20]
+            entry["points"] = recall_points("after round %d" % (r + 1))
+            out["rounds"].append(entry)
+        db.drop_index(index)
+        out["fresh_build"] = db.build_index(table, index, cfg["am"], opclass, cfg.get("with"),
+                                            cfg.get("build_settings"))
+        out["fresh"] = recall_points("fresh build of the final rows")
+        fresh = {p["param"]: p["recall@10"] for p in out["fresh"]}
+        last = out["rounds"][-1]["points"] if out["rounds"] else out["initial"]
+        out["max_recall_loss"] = max(fresh[p["param"]] - p["recall@10"] for p in last)
+        self.log("    churn: recall@10 after %d rounds vs fresh build: largest loss %.4f" % (
+            n_rounds, out["max_recall_loss"]))
+        db.conn.execute("DROP TABLE %s" % table)
         return out
 
 

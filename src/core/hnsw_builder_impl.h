@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <thread>
 #include <vector>
 
 #include "vecdb/core/hnsw.h"
@@ -73,9 +74,17 @@ const Int8Kernels& int8_kernels() noexcept;  // for the active SIMD path
 
 class SpinLock {
 public:
+    // Critical sections are a few list writes; if the holder was preempted
+    // (a shared machine), spinning on would burn the waiter's time slice, so
+    // it yields after a while.
     void lock() noexcept {
         while (flag_.exchange(1, std::memory_order_acquire)) {
+            int spins = 0;
             while (flag_.load(std::memory_order_relaxed)) {
+                if (++spins > 256) {
+                    std::this_thread::yield();
+                    spins = 0;
+                }
 #if defined(__x86_64__) || defined(__i386__)
                 __builtin_ia32_pause();
 #endif

@@ -30,6 +30,7 @@
 #include "vecdb/pg/hnsw_graph.h"
 
 extern "C" {
+#include "storage/indexfsm.h"
 #include "storage/lmgr.h"
 #include "utils/timestamp.h"
 }
@@ -190,6 +191,24 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
         UnlockReleaseBuffer(b);
         ++pops;
     }
+    // The metapage lists at most kMaxFreeBlocks blocks with free slots;
+    // vacuum records the others in the free space map (a delete-heavy table
+    // frees slots on nearly every page). A block found there that still has
+    // more free slots goes on the metapage list for the next inserts.
+    BlockNumber fsm_keep = InvalidBlockNumber;
+    for (int tries = 0; !BufferIsValid(ebuf) && tries < 4; ++tries) {
+        const BlockNumber fb = GetFreeIndexPage(index);
+        if (fb == InvalidBlockNumber) break;
+        Buffer b = ReadBuffer(index, fb);
+        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
+        const int nfree = find_free_slot(BufferGetPage(b), g, &slot);
+        if (nfree > 0) {
+            ebuf = b;
+            if (nfree > 1) fsm_keep = fb;
+        } else {
+            UnlockReleaseBuffer(b);
+        }
+    }
     if (!BufferIsValid(ebuf) && g.blocks_per_slot == 1 && meta->insert_block != InvalidBlockNumber) {
         Buffer b = ReadBuffer(index, meta->insert_block);
         LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
@@ -284,6 +303,8 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
 
     MetaPage* m = page_meta(mp);
     m->n_free_blocks -= pops + (pop_chosen ? 1 : 0);
+    if (fsm_keep != InvalidBlockNumber && m->n_free_blocks < static_cast<std::uint32_t>(kMaxFreeBlocks))
+        m->free_blocks[m->n_free_blocks++] = fsm_keep;
     if (fresh && g.blocks_per_slot == 1) m->insert_block = eblk;
     if (ufresh) m->upper_block = BufferGetBlockNumber(ubuf);
     m->live_nodes += 1;

@@ -165,7 +165,6 @@ Workspace* acquire_workspace(Relation index, std::size_t capacity, std::size_t v
         }
         ws->result.clear();
         ws->frontier.clear();
-        ws->discarded.clear();
         ws->entries.clear();
         return ws;
     });

@@ -6,11 +6,11 @@
 // vectors), so xs_recheckorderby stays false.
 //
 // hnsw.iterative_scan: when the beam's results are used up and the executor
-// still asks (a WHERE filter rejected rows), the search resumes from the
-// candidates the beam dropped (search_layer's `discarded`) plus the results
-// already returned (their neighbourhoods may be unexplored), keeping the
-// visited marks, so every round scores only new nodes; it stops after
-// hnsw.max_scan_tuples scored nodes. A later round can find a node nearer
+// still asks (a WHERE filter rejected rows), the search continues where it
+// stopped (core::ResumableSearch: its frontier and its pool of scored rows
+// persist, visited marks too), so every round scores only nodes further out
+// and returns the next rows in distance order; hnsw.max_scan_tuples bounds
+// the nodes the whole scan scores. A later round can still find a node nearer
 // than one already returned: relaxed_order returns it anyway (slightly out of
 // order), strict_order drops it (never out of order).
 //
@@ -64,13 +64,47 @@ double sql_distance(core::Metric metric, float d) {
     return static_cast<double>(d);
 }
 
-// Runs the first search (round 0) or one more round of an iterative scan.
-// Returns false when there is nothing (more) to search.
+// Greedy descent through the upper levels; returns the level-0 entry with
+// fresh level-0 visited marks (nodes seen above must be scored again).
+bool descend(PageGraph& graph, Workspace* ws, const MetaPage& meta, core::Candidate* entry) {
+    float d;
+    if (!graph.score(meta.entry_id, &d)) return false;
+    core::Candidate cur{d, meta.entry_id};
+    ws->visited.test_and_set(cur.id);
+    for (int l = meta.entry_level; l >= 1; --l) {
+        core::search_layer(graph, &cur, 1, l, 1, ws->visited, ws->result, nullptr, ws->frontier);
+        if (!ws->result.empty()) cur = ws->result.front();
+    }
+    ws->visited.reset(graph.capacity());
+    ws->visited.test_and_set(cur.id);
+    *entry = cur;
+    return true;
+}
+
+// Nodes an iterative round may still score: what hnsw.max_scan_tuples leaves.
+std::size_t scan_budget(const ScanOpaque* so) {
+    const std::int64_t left = static_cast<std::int64_t>(max_scan_tuples_setting) - so->stats.visited;
+    return left > 0 ? static_cast<std::size_t>(left) : 0;
+}
+
+// Runs the first search (round 0) or one more round of an iterative scan,
+// leaving the round's rows in ws->result, nearest first. Returns false when
+// there is nothing (more) to return.
+//
+// Without iterative scans: one search_layer with ef = hnsw.ef_search.
+// With them: the level-0 search is a core::ResumableSearch kept in the
+// workspace. Each round continues where the last one stopped (its frontier
+// of unexpanded nodes and its pool of scored, not yet returned nodes), so it
+// scores only nodes further out and returns the next ef nearest it knows.
+// hnsw.max_scan_tuples bounds the nodes scored by the whole scan (checked
+// before each expansion); once it is spent, rounds return what was already
+// scored (no more distance computations) and then the scan ends.
 bool search_round(IndexScanDesc scan, ScanOpaque* so) {
     Relation index = scan->indexRelation;
     Geometry& g = so->g;
-    const int ef = ef_search_setting;
+    const std::size_t ef = static_cast<std::size_t>(ef_search_setting);
     const bool iterative = iterative_scan_setting != kIterOff;
+    so->pos = 0;
 
     if (so->rounds == 0) {
         MetaPage meta;
@@ -85,53 +119,33 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
             guarded([&] {
                 ws->visited.reset(capacity);
                 ws->excluded.reset(capacity);
-                ws->discarded.clear();
             });
         }
         Workspace* ws = so->ws;
         PageGraph graph(index, g, so->query, ws, &so->stats);
         FilteredPageGraph level0(index, g, so->query, ws, &so->stats);
-        const NodeId entry = meta.entry_id;
-        const int top = meta.entry_level;
-        bool found = guarded([&] {
-            float d;
-            if (!graph.score(entry, &d)) return false;
-            core::Candidate cur{d, entry};
-            ws->visited.test_and_set(entry);
-            for (int l = top; l >= 1; --l) {
-                core::search_layer(graph, &cur, 1, l, 1, ws->visited, ws->result, nullptr, ws->frontier);
-                if (!ws->result.empty()) cur = ws->result.front();
+        so->rounds = 1;
+        return guarded([&] {
+            core::Candidate entry;
+            if (!descend(graph, ws, meta, &entry)) return false;
+            if (!iterative) {
+                core::search_layer(level0, &entry, 1, 0, ef, ws->visited, ws->result, nullptr, ws->frontier);
+                return true;
             }
-            // Level 0 starts with fresh visited marks: nodes seen on upper
-            // levels must be scored again here.
-            ws->visited.reset(graph.capacity());
-            ws->visited.test_and_set(cur.id);
-            core::search_layer(level0, &cur, 1, 0, static_cast<std::size_t>(ef), ws->visited, ws->result,
-                               iterative ? &ws->discarded : nullptr, ws->frontier);
+            ws->resume.start(level0, &entry, 1);
+            ws->resume.next(level0, 0, ef, ws->visited, scan_budget(so), ws->result);
             return true;
         });
-        so->rounds = 1;
-        so->pos = 0;
-        return found;
     }
 
     // A further round of an iterative scan.
     Workspace* ws = so->ws;
-    if (so->stats.visited >= max_scan_tuples_setting) return false;
-    if (ws->discarded.empty()) return false;
+    if (ws->resume.exhausted()) return false;
     FilteredPageGraph level0(index, g, so->query, ws, &so->stats);
-    guarded([&] {
-        ws->entries.clear();
-        ws->entries.swap(ws->discarded);
-        // Returned results may have unexpanded neighbourhoods: walk them again
-        // (accept() keeps them out of the new results).
-        ws->entries.insert(ws->entries.end(), ws->result.begin(), ws->result.end());
-        core::search_layer(level0, ws->entries.data(), ws->entries.size(), 0, static_cast<std::size_t>(ef),
-                           ws->visited, ws->result, &ws->discarded, ws->frontier);
-    });
+    const std::size_t budget = scan_budget(so);
+    guarded([&] { ws->resume.next(level0, 0, ef, ws->visited, budget, ws->result); });
     ++so->rounds;
-    so->pos = 0;
-    return !ws->result.empty() || !ws->discarded.empty();
+    return !ws->result.empty();
 }
 
 bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
@@ -140,7 +154,7 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
         if (ws != nullptr) {
             while (so->pos < ws->result.size()) {
                 const core::Candidate c = ws->result[so->pos++];
-                // Already returned (it can come back as an entry of a later round).
+                // Defensive: a node is returned at most once.
                 if (ws->excluded.test_and_set(c.id)) continue;
                 if (so->rounds > 1 && c.dist < so->last_dist && iterative_scan_setting == kIterStrict) continue;
                 PageGraph graph(scan->indexRelation, so->g, so->query, ws, &so->stats);

@@ -31,6 +31,7 @@
 
 extern "C" {
 #include "commands/vacuum.h"
+#include "storage/indexfsm.h"
 }
 
 namespace vecdb::pg::hnsw {
@@ -64,9 +65,15 @@ bool is_alive(const VacState* vs, NodeId id) {
     return id < vs->capacity && (vs->alive[id >> 3] >> (id & 7)) & 1;
 }
 
+// Blocks with free slots: the first kMaxFreeBlocks go on the metapage list,
+// the rest into the free space map (inserts look there when the list is used
+// up; without it a delete-heavy table grew by every re-inserted row).
 void note_free_block(VacState* vs, BlockNumber blk) {
     if (vs->n_free_blocks > 0 && vs->free_blocks[vs->n_free_blocks - 1] == blk) return;
-    if (vs->n_free_blocks < kMaxFreeBlocks) vs->free_blocks[vs->n_free_blocks++] = blk;
+    if (vs->n_free_blocks < kMaxFreeBlocks)
+        vs->free_blocks[vs->n_free_blocks++] = blk;
+    else
+        RecordFreeIndexPage(vs->index, blk);
 }
 
 // Step 1. Without a callback (vacuumcleanup with no bulk delete) it only
@@ -118,27 +125,57 @@ void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
 
 // New list for `node` at `level` (its vector in row 0 of vs->vecs) from
 // `cur` without gone nodes plus the live neighbours of the gone ones.
+//
+// The candidates are capped (vs->vecs_rows - 1, each costs a slot read and a
+// distance): the node's own live neighbours always make it, then the gone
+// neighbours' lists contribute in turns, their first (nearest) entries
+// first. An earlier version sorted the whole pool by id and cut it: nodes
+// with high ids — the ones inserted since the build, appended at the end of
+// the relation — lost their places, even as current neighbours, and recall
+// fell with every delete / re-insert round (bench churn section).
 int rebuild_list(VacState* vs, NodeId node, int level, const NodeId* cur, int n, NodeId* out) {
     const Geometry& g = vs->g;
     const int max = level == 0 ? 2 * g.m : g.m;
-    NodeId pool[200 * 101];
+    const int cap = static_cast<int>(vs->vecs_rows) - 1;
+    const int width = 2 * g.m;
+    NodeId* pool = static_cast<NodeId*>(palloc(static_cast<std::size_t>(n) * (width + 1) * sizeof(NodeId) + 1));
     int np = 0;
-    NodeId tmp[200];
+    NodeId* hop = static_cast<NodeId*>(palloc(static_cast<std::size_t>(n) * width * sizeof(NodeId) + 1));  // gone neighbours' lists
+    int hop_n[200];
+    int n_gone = 0;
     for (int i = 0; i < n; ++i) {
         if (!is_gone(vs, cur[i])) {
             pool[np++] = cur[i];
             continue;
         }
         SlotHeader h;
-        if (!read_slot(vs->index, g, cur[i], &h, level == 0 ? tmp : nullptr, nullptr)) continue;
-        const int k = level == 0 ? std::min<int>(h.n0, 2 * g.m) : read_upper_list(vs->index, g, h, level, tmp);
-        for (int j = 0; j < k; ++j)
-            if (tmp[j] != node && !is_gone(vs, tmp[j])) pool[np++] = tmp[j];
+        NodeId* row = hop + n_gone * width;
+        hop_n[n_gone] = 0;
+        if (!read_slot(vs->index, g, cur[i], &h, level == 0 ? row : nullptr, nullptr)) continue;
+        hop_n[n_gone] = level == 0 ? std::min<int>(h.n0, width) : read_upper_list(vs->index, g, h, level, row);
+        ++n_gone;
     }
-    std::sort(pool, pool + np);
-    np = static_cast<int>(std::unique(pool, pool + np) - pool);
+    for (int j = 0; j < width; ++j)
+        for (int k = 0; k < n_gone; ++k)
+            if (j < hop_n[k]) {
+                const NodeId id = hop[k * width + j];
+                if (id != node && !is_gone(vs, id)) pool[np++] = id;
+            }
+    // Drop repeats, keeping first places (the order above is the priority).
+    {
+        std::pair<NodeId, int>* keyed = static_cast<std::pair<NodeId, int>*>(palloc(np * sizeof(std::pair<NodeId, int>) + 1));
+        for (int i = 0; i < np; ++i) keyed[i] = {pool[i], i};
+        std::sort(keyed, keyed + np);
+        int u = 0;
+        for (int i = 0; i < np; ++i)
+            if (i == 0 || keyed[i].first != keyed[i - 1].first) keyed[u++] = keyed[i];
+        std::sort(keyed, keyed + u, [](const auto& a, const auto& b) { return a.second < b.second; });
+        for (int i = 0; i < u; ++i) pool[i] = keyed[i].first;
+        np = u;
+        pfree(keyed);
+    }
     // Score candidates; keep at most vecs_rows - 1 (row 0 is the node).
-    np = std::min<int>(np, static_cast<int>(vs->vecs_rows) - 1);
+    np = std::min<int>(np, cap);
     core::Candidate* cands = static_cast<core::Candidate*>(palloc(np * sizeof(core::Candidate)));
     char* rows = vs->vecs + g.vec_bytes;
     int k = 0;
@@ -170,6 +207,8 @@ int rebuild_list(VacState* vs, NodeId node, int level, const NodeId* cur, int n,
             out);
     });
     pfree(cands);
+    pfree(pool);
+    pfree(hop);
     return result;
 }
 
@@ -578,6 +617,7 @@ IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDel
     // frees, and it starts where step 4 puts the entry point.
     ensure_reachable(vs);
     if (vs->n_deleted > 0) free_and_move_entry(vs);
+    IndexFreeSpaceMapVacuum(index);
     report_relinked(info, vs);
     stats->num_pages = vs->nblocks;
     stats->num_index_tuples = vs->live;
@@ -604,6 +644,7 @@ IndexBulkDeleteResult* vecdb_hnsw_vacuumcleanup(IndexVacuumInfo* info, IndexBulk
     VacState* vs = start_vacuum(info->index, meta, ctx);
     mark_dead(vs, nullptr, nullptr);
     ensure_reachable(vs);
+    IndexFreeSpaceMapVacuum(info->index);
     report_relinked(info, vs);
     stats->num_pages = vs->nblocks;
     stats->num_index_tuples = vs->live;

@@ -98,6 +98,50 @@ void search_layer(Expander& ex, const Candidate* entries, std::size_t n_entries,
                   std::size_t ef, VisitedSet& visited, std::vector<Candidate>& result,
                   std::vector<Candidate>* discarded, std::vector<Candidate>& frontier);
 
+// A beam search on one layer that can be continued where it stopped: the
+// iterative index scan (a WHERE clause rejects rows, the executor asks for
+// more). The state kept between rounds:
+//   * frontier: every scored node not yet expanded (min-heap), including the
+//     ones a plain search_layer would forget because they were farther than
+//     the beam's worst when scored;
+//   * pool: every scored, accepted node not yet handed out (min-heap).
+// A round seeds the beam with the pool's ef nearest, then expands frontier
+// nodes nearest first while the beam has room or the node is nearer than the
+// beam's worst (the stop rule of search_layer), and hands the beam out,
+// nearest first. Nothing is scored twice (visited marks persist), nothing is
+// handed out twice, and a round that only moves outward costs about what the
+// beam needs to move by ef nodes. Later rounds can still find a node nearer
+// than one handed out earlier (graph search is not monotone); callers that
+// must not go back in distance drop those.
+//
+// Same Expander contract as search_layer (accept() optional). The first round
+// after start() with the same ef gives the same result as search_layer.
+class ResumableSearch {
+public:
+    // Forgets the previous search. `entries` must already be marked visited
+    // and carry their distances.
+    template <class Expander>
+    void start(Expander& ex, const Candidate* entries, std::size_t n_entries);
+
+    // One round: `out` (cleared) receives at most ef candidates not handed out
+    // before, nearest first. Stops expanding once `budget` nodes have been
+    // scored in this round (checked before each expansion, so it overshoots
+    // by less than one list); a round with budget 0 only hands out what was
+    // already scored. Returns the number of nodes scored in this round.
+    template <class Expander>
+    std::size_t next(Expander& ex, int level, std::size_t ef, VisitedSet& visited, std::size_t budget,
+                     std::vector<Candidate>& out);
+
+    // Nothing left to hand out and nothing left to expand.
+    bool exhausted() const noexcept { return frontier_.empty() && pool_.empty(); }
+    std::size_t frontier_size() const noexcept { return frontier_.size(); }
+    std::size_t pool_size() const noexcept { return pool_.size(); }
+
+private:
+    std::vector<Candidate> frontier_;
+    std::vector<Candidate> pool_;
+};
+
 // Neighbour selection with the HNSW heuristic (keep a candidate only if it is
 // closer to the base than to every neighbour kept so far), then fill the
 // remaining places with the nearest pruned candidates so that lists stay full

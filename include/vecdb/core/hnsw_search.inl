@@ -107,4 +107,71 @@ void search_layer(Expander& ex, const Candidate* entries, std::size_t n_entries,
                  detail::thread_frontier());
 }
 
+template <class Expander>
+void ResumableSearch::start(Expander& ex, const Candidate* entries, std::size_t n_entries) {
+    constexpr bool kFiltered = detail::has_accept<Expander>::value;
+    const detail::NearerFirst nearer;
+    frontier_.clear();
+    pool_.clear();
+    for (std::size_t i = 0; i < n_entries; ++i) {
+        frontier_.push_back(entries[i]);
+        std::push_heap(frontier_.begin(), frontier_.end(), nearer);
+        bool ok = true;
+        if constexpr (kFiltered) ok = ex.accept(entries[i].id);
+        if (!ok) continue;
+        pool_.push_back(entries[i]);
+        std::push_heap(pool_.begin(), pool_.end(), nearer);
+    }
+}
+
+template <class Expander>
+std::size_t ResumableSearch::next(Expander& ex, int level, std::size_t ef, VisitedSet& visited,
+                                  std::size_t budget, std::vector<Candidate>& out) {
+    constexpr bool kFiltered = detail::has_accept<Expander>::value;
+    const detail::FartherFirst farther;
+    const detail::NearerFirst nearer;
+    if (ef == 0) ef = 1;
+    // The beam: the pool's ef nearest (a max-heap, front = worst kept). The
+    // pool holds nothing nearer than the beam's worst from here on.
+    std::vector<Candidate>& beam = out;
+    beam.clear();
+    while (!pool_.empty() && beam.size() < ef) {
+        std::pop_heap(pool_.begin(), pool_.end(), nearer);
+        beam.push_back(pool_.back());
+        pool_.pop_back();
+        std::push_heap(beam.begin(), beam.end(), farther);
+    }
+    std::size_t scored = 0;
+    auto emit = [&](const Candidate& c) {
+        ++scored;
+        // Every scored node stays expandable: a later round's wider reach
+        // may need it.
+        frontier_.push_back(c);
+        std::push_heap(frontier_.begin(), frontier_.end(), nearer);
+        if constexpr (kFiltered) {
+            if (!ex.accept(c.id)) return;
+        }
+        Candidate spill = c;
+        if (beam.size() < ef || c.dist < beam.front().dist) {
+            beam.push_back(c);
+            std::push_heap(beam.begin(), beam.end(), farther);
+            if (beam.size() <= ef) return;
+            std::pop_heap(beam.begin(), beam.end(), farther);
+            spill = beam.back();
+            beam.pop_back();
+        }
+        pool_.push_back(spill);
+        std::push_heap(pool_.begin(), pool_.end(), nearer);
+    };
+    while (!frontier_.empty() && scored < budget) {
+        const Candidate c = frontier_.front();
+        if (beam.size() >= ef && c.dist > beam.front().dist) break;
+        std::pop_heap(frontier_.begin(), frontier_.end(), nearer);
+        frontier_.pop_back();
+        ex.expand(c.id, level, visited, emit);
+    }
+    std::sort_heap(beam.begin(), beam.end(), farther);  // ascending distance
+    return scored;
+}
+
 }  // namespace vecdb::core::hnsw

@@ -32,7 +32,7 @@ struct Workspace {
     core::VisitedSet excluded;  // not to be returned: deleted, already returned
     std::vector<core::Candidate> result;
     std::vector<core::Candidate> frontier;
-    std::vector<core::Candidate> discarded;
+    core::ResumableSearch resume;  // iterative scans: the level-0 search, round after round
     std::vector<core::Candidate> entries;
     std::vector<char> scratch;           // one vector (multi-block slots)
     std::vector<char> query;             // the query in index form
