@@ -93,25 +93,9 @@ protected:
         const Buffer buf = ws_->hints[blk];
         if (buf > 0) __builtin_prefetch(GetBufferDescriptor(buf - 1), 1);
     }
-    // Warms the buffer descriptor and the slot lines of id through the hint
-    // of its block, without pinning anything.
-    void prefetch_slot(NodeId id, BlockNumber own, Buffer own_buf) const {
-        const BlockNumber blk = g_.block_of(id);
-        Buffer buf = InvalidBuffer;
-        if (blk == own) {
-            buf = own_buf;
-        } else if (blk < ws_->hints.size()) {
-            buf = ws_->hints[blk];
-            if (buf <= 0) return;  // none, or a local buffer
-            __builtin_prefetch(GetBufferDescriptor(buf - 1));
-        }
-        if (buf == InvalidBuffer) return;
-        const char* slot = static_cast<const char*>(BufferGetBlock(buf)) + kAreaStart +
-                           static_cast<std::size_t>(g_.slot_of(id)) * g_.slot_bytes;
-        __builtin_prefetch(slot);
-        for (std::uint32_t b = 0; b < prefetch_bytes_; b += 64) __builtin_prefetch(slot + g_.vec_offset + b);
-    }
-    const void* slot_vector(Page page, char* slot, BlockNumber head);
+    // The vector of slot id (on page, its head block): in place, or gathered
+    // into scratch when it continues on other blocks.
+    const void* slot_vector(Page page, char* slot, NodeId id);
     Buffer read_block(BlockNumber blk) {
         ++stats_->buffer_accesses;
         if (blk < ws_->hints.size()) {
@@ -175,7 +159,7 @@ void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&&
     int np = 0;
     for (int i = 0; i < n; ++i) {
         const NodeId id = nbrs[i];
-        if (id >= capacity_ || visited.test_and_set(id)) continue;
+        if (id >= capacity_ || g_.is_hole(id) || visited.test_and_set(id)) continue;
         pending[np++] = id;
     }
     if (g_.blocks_per_slot > 1) {
@@ -211,7 +195,7 @@ void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&&
             batch_buf[k - k0] = buf;
             Page page = BufferGetPage(buf);
             for (int i = group_start[k]; i < group_start[k + 1]; ++i) {
-                const char* slot = slot_ptr(page, g_, g_.slot_of(pending[i]));
+                const char* slot = slot_ptr_id(page, g_, pending[i]);
                 __builtin_prefetch(slot);
                 for (std::uint32_t b = 0; b < prefetch_bytes_; b += 64) __builtin_prefetch(slot + g_.vec_offset + b);
             }
