@@ -271,11 +271,33 @@ bool PageGraph::score_unlocked(Page page, NodeId id, float* dist) {
     const std::uint8_t state = *reinterpret_cast<volatile std::uint8_t*>(&slot_header(slot)->state);
     if (state == kSlotFree) return false;
     if (state == kSlotDeleted) ws_->excluded.test_and_set(id);
-    const void* vec = g_.straddles(id) ? slot_vector(page, slot, id) : slot + g_.vec_offset;
-    *dist = dist_(query_, vec, g_.dim);
+    if (g_.straddles(id)) {
+        *dist = score_straddling(slot, id);
+    } else {
+        *dist = dist_(query_, slot + g_.vec_offset, g_.dim);
+    }
     ++stats_->distances;
     ++stats_->visited;
     return true;
+}
+
+// Every metric is a sum over elements (cosine: 1 - dot of normalised
+// vectors), so a vector split over two blocks is scored in two parts, in
+// place: no copy, only a pin of the next block.
+float PageGraph::score_straddling(const char* slot, NodeId id) {
+    const std::uint32_t head = g_.head_vec_bytes(id);
+    const std::uint32_t esize = g_.type == core::ElemType::F32 ? 4 : 2;
+    const std::uint32_t nh = head / esize;
+    if (nh == g_.dim) return dist_(query_, slot + g_.vec_offset, g_.dim);  // only padding straddles
+    Buffer buf = read_block(g_.block_of(id) + 1);
+    const char* tail = reinterpret_cast<const char*>(BufferGetPage(buf)) + kAreaStart;
+    float d = dist_(static_cast<const char*>(query_) + head, tail, g_.dim - nh);
+    if (nh > 0) {
+        d += dist_(query_, slot + g_.vec_offset, nh);
+        if (g_.metric == core::Metric::Cosine) d -= 1.0f;
+    }
+    ReleaseBuffer(buf);
+    return d;
 }
 
 bool PageGraph::score(NodeId id, float* dist) {
