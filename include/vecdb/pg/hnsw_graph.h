@@ -94,7 +94,6 @@ protected:
     // (fashion-mnist's 3,136 B: 1 KB left the rest to demand misses).
     static constexpr std::uint32_t kPrefetchMax = 4096;
     void prefetch_vector(const char* slot, NodeId id, BlockNumber blk) const {
-        __builtin_prefetch(slot);
         std::uint32_t head = prefetch_bytes_;
         if (g_.packed) head = std::min(head, g_.head_vec_bytes(id));
         for (std::uint32_t b = 0; b < head; b += 64) __builtin_prefetch(slot + g_.vec_offset + b);
@@ -212,9 +211,16 @@ void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&&
             const Buffer buf = blk == own ? own_buf : read_block(blk);
             batch_buf[k - k0] = buf;
             Page page = BufferGetPage(buf);
-            for (int i = group_start[k]; i < group_start[k + 1]; ++i) {
+            for (int i = group_start[k]; i < group_start[k + 1]; ++i)
+                __builtin_prefetch(slot_ptr_id(page, g_, pending[i]));
+        }
+        // Headers (the state byte is read first) before the vector lines:
+        // the misses in flight are limited, so the vectors queue behind.
+        for (int k = k0; k < k1; ++k) {
+            Page page = BufferGetPage(batch_buf[k - k0]);
+            const BlockNumber blk = g_.block_of(pending[group_start[k]]);
+            for (int i = group_start[k]; i < group_start[k + 1]; ++i)
                 prefetch_vector(slot_ptr_id(page, g_, pending[i]), pending[i], blk);
-            }
         }
         for (int k = k0; k < k1; ++k) {
             Page page = BufferGetPage(batch_buf[k - k0]);
