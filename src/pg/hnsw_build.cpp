@@ -174,14 +174,61 @@ void place_nodes(const BuildState* st, const core::GraphBuilder* b, Placement* p
     const std::size_t n = st->n;
     if (g.packed) {
         // Back to back from block 1, skipping holes (ids whose header would
-        // cross a page boundary).
+        // cross a page boundary). A straddling slot costs a search a second
+        // pin, so the straddling ids go to the nodes searches reach least:
+        // those with the fewest level-0 in-edges (the rest keep the page
+        // order).
+        std::uint32_t* indeg = static_cast<std::uint32_t*>(MemoryContextAllocHuge(CurrentMemoryContext, n * sizeof(std::uint32_t)));
+        std::memset(indeg, 0, n * sizeof(std::uint32_t));
+        for (std::size_t v = 0; v < n; ++v) {
+            int k = 0;
+            const NodeId* nb = b->neighbors(static_cast<NodeId>(v), 0, &k);
+            for (int j = 0; j < k; ++j) indeg[nb[j]] += 1;
+        }
+        std::size_t n_straddle = 0;
         NodeId id = g.first_id(1);
         for (std::size_t i = 0; i < n; ++i, ++id) {
             while (g.is_hole(id)) ++id;
-            pl->id_of[pl->order[i]] = id;
+            if (g.straddles(id) && i + 1 < n) ++n_straddle;  // the last slot keeps its node
         }
         const NodeId last = id - 1;
         pl->n_element_blocks = n == 0 ? 0 : g.block_of(last) + (g.straddles(last) ? 1 : 0);
+        // In-degree threshold: nodes below it straddle, then nodes at it in
+        // page order until n_straddle are chosen.
+        constexpr std::uint32_t kBuckets = 256;
+        std::size_t count[kBuckets] = {};
+        for (std::size_t v = 0; v < n; ++v) count[std::min(indeg[v], kBuckets - 1)] += 1;
+        std::uint32_t t = 0;
+        std::size_t below = 0;
+        while (t < kBuckets - 1 && below + count[t] <= n_straddle) below += count[t++];
+        std::size_t at_t = n_straddle - below;  // nodes of in-degree t still to take
+        NodeId* straddlers = static_cast<NodeId*>(MemoryContextAllocHuge(CurrentMemoryContext, (n_straddle + 1) * sizeof(NodeId)));
+        NodeId* others = static_cast<NodeId*>(MemoryContextAllocHuge(CurrentMemoryContext, n * sizeof(NodeId)));
+        std::size_t ns = 0, no = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const NodeId v = pl->order[i];
+            const std::uint32_t d = std::min(indeg[v], kBuckets - 1);
+            const bool take = ns < n_straddle && (d < t || (d == t && at_t > 0));
+            if (take) {
+                if (d == t) --at_t;
+                straddlers[ns++] = v;
+            } else {
+                others[no++] = v;
+            }
+        }
+        // Positions in id order.
+        std::size_t si = 0, oi = 0;
+        id = g.first_id(1);
+        for (std::size_t i = 0; i < n; ++i, ++id) {
+            while (g.is_hole(id)) ++id;
+            const bool s = g.straddles(id) && i + 1 < n && si < ns;
+            const NodeId v = s ? straddlers[si++] : others[oi++];
+            pl->order[i] = v;
+            pl->id_of[v] = id;
+        }
+        pfree(indeg);
+        pfree(straddlers);
+        pfree(others);
     }
     for (std::size_t i = 0; i < n && !g.packed; ++i) {
         const NodeId node = pl->order[i];
