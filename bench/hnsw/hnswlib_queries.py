@@ -1,9 +1,13 @@
 #!/usr/bin/python3
-"""hnswlib's single-thread query rate on glove-100-angular, one query at a time,
-as test/tools/hnsw_quick_bench.py measures vecdb: recall@10 against the dataset's
-ground truth, wall-clock QPS and QPS per CPU-second.
-    bench/hnsw/hnswlib_queries.py 80,120,160,240,320 [DATA_DIR] [INDEX_FILE]
-The index (M=16, ef_construction=64, 1 thread) is built once and saved to INDEX_FILE."""
+"""hnswlib's single-thread query rate on one dataset (default glove-100-angular),
+one query at a time, as test/tools/hnsw_quick_bench.py measures vecdb: recall@10
+against the dataset's ground truth, wall-clock QPS and QPS per CPU-second.
+    bench/hnsw/hnswlib_queries.py 80,120,160,240,320 [DATASET_DIR] [INDEX_FILE]
+DATASET_DIR holds base/query/gt.*.xz and meta.json (e.g.
+/work/shared/data/fashion-mnist-784-euclidean; a directory holding
+glove-100-angular/ means that one). The index (M=16, ef_construction=64,
+1 thread) is built once and saved to INDEX_FILE; its size is printed."""
+import json
 import lzma
 import os
 import sys
@@ -14,25 +18,29 @@ import numpy as np
 
 efs = [int(x) for x in sys.argv[1].split(",")]
 data = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "../../../shared/data")
-index_file = sys.argv[3] if len(sys.argv) > 3 else "/tmp/hnswlib-glove.bin"
-d = os.path.join(data, "glove-100-angular")
+d = data if os.path.exists(os.path.join(data, "meta.json")) else os.path.join(data, "glove-100-angular")
+meta = json.load(open(os.path.join(d, "meta.json")))
+dim, n = meta["d"], meta["n"]
+space = {"l2": "l2", "angular": "cosine", "cosine": "cosine", "ip": "ip"}[meta["metric"]]
+index_file = sys.argv[3] if len(sys.argv) > 3 else f"/tmp/hnswlib-{os.path.basename(d.rstrip('/'))}.bin"
 
 
 def load(name, dtype):
     return np.frombuffer(lzma.open(os.path.join(d, name)).read(), dtype=dtype)
 
 
-q = load("query.f32.xz", np.float32).reshape(-1, 100)[:1000]
+q = load("query.f32.xz", np.float32).reshape(-1, dim)[:1000]
 gt = load("gt.i32.xz", np.int32).reshape(-1, 100)[:1000]
-p = hnswlib.Index(space="cosine", dim=100)
+p = hnswlib.Index(space=space, dim=dim)
 p.set_num_threads(1)
 if os.path.exists(index_file):
-    p.load_index(index_file, max_elements=339479)
+    p.load_index(index_file, max_elements=n)
 else:
-    base = load("base.f32.xz", np.float32).reshape(-1, 100)
+    base = load("base.f32.xz", np.float32).reshape(-1, dim)
     p.init_index(max_elements=len(base), M=16, ef_construction=64)
     p.add_items(base, np.arange(len(base)))
     p.save_index(index_file)
+print(f"hnswlib index file {index_file}: {os.path.getsize(index_file)} bytes", flush=True)
 p.set_num_threads(1)
 for ef in efs:
     p.set_ef(ef)

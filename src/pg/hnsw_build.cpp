@@ -172,7 +172,65 @@ struct Placement {
 void place_nodes(const BuildState* st, const core::GraphBuilder* b, Placement* pl) {
     const Geometry& g = st->g;
     const std::size_t n = st->n;
-    for (std::size_t i = 0; i < n; ++i) {
+    if (g.packed) {
+        // Back to back from block 1, skipping holes (ids whose header would
+        // cross a page boundary). A straddling slot costs a search a second
+        // pin, so the straddling ids go to the nodes searches reach least:
+        // those with the fewest level-0 in-edges (the rest keep the page
+        // order).
+        std::uint32_t* indeg = static_cast<std::uint32_t*>(MemoryContextAllocHuge(CurrentMemoryContext, n * sizeof(std::uint32_t)));
+        std::memset(indeg, 0, n * sizeof(std::uint32_t));
+        for (std::size_t v = 0; v < n; ++v) {
+            int k = 0;
+            const NodeId* nb = b->neighbors(static_cast<NodeId>(v), 0, &k);
+            for (int j = 0; j < k; ++j) indeg[nb[j]] += 1;
+        }
+        std::size_t n_straddle = 0;
+        NodeId id = g.first_id(1);
+        for (std::size_t i = 0; i < n; ++i, ++id) {
+            while (g.is_hole(id)) ++id;
+            if (g.straddles(id) && i + 1 < n) ++n_straddle;  // the last slot keeps its node
+        }
+        const NodeId last = id - 1;
+        pl->n_element_blocks = n == 0 ? 0 : g.block_of(last) + (g.straddles(last) ? 1 : 0);
+        // In-degree threshold: nodes below it straddle, then nodes at it in
+        // page order until n_straddle are chosen.
+        constexpr std::uint32_t kBuckets = 256;
+        std::size_t count[kBuckets] = {};
+        for (std::size_t v = 0; v < n; ++v) count[std::min(indeg[v], kBuckets - 1)] += 1;
+        std::uint32_t t = 0;
+        std::size_t below = 0;
+        while (t < kBuckets - 1 && below + count[t] <= n_straddle) below += count[t++];
+        std::size_t at_t = n_straddle - below;  // nodes of in-degree t still to take
+        NodeId* straddlers = static_cast<NodeId*>(MemoryContextAllocHuge(CurrentMemoryContext, (n_straddle + 1) * sizeof(NodeId)));
+        NodeId* others = static_cast<NodeId*>(MemoryContextAllocHuge(CurrentMemoryContext, n * sizeof(NodeId)));
+        std::size_t ns = 0, no = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const NodeId v = pl->order[i];
+            const std::uint32_t d = std::min(indeg[v], kBuckets - 1);
+            const bool take = ns < n_straddle && (d < t || (d == t && at_t > 0));
+            if (take) {
+                if (d == t) --at_t;
+                straddlers[ns++] = v;
+            } else {
+                others[no++] = v;
+            }
+        }
+        // Positions in id order.
+        std::size_t si = 0, oi = 0;
+        id = g.first_id(1);
+        for (std::size_t i = 0; i < n; ++i, ++id) {
+            while (g.is_hole(id)) ++id;
+            const bool s = g.straddles(id) && i + 1 < n && si < ns;
+            const NodeId v = s ? straddlers[si++] : others[oi++];
+            pl->order[i] = v;
+            pl->id_of[v] = id;
+        }
+        pfree(indeg);
+        pfree(straddlers);
+        pfree(others);
+    }
+    for (std::size_t i = 0; i < n && !g.packed; ++i) {
         const NodeId node = pl->order[i];
         if (g.blocks_per_slot == 1)
             pl->id_of[node] = g.id_of(static_cast<BlockNumber>(1 + i / g.slots_per_page),
@@ -181,7 +239,7 @@ void place_nodes(const BuildState* st, const core::GraphBuilder* b, Placement* p
             pl->id_of[node] = static_cast<NodeId>(1 + i * g.blocks_per_slot);
     }
     const std::size_t slots = (n + g.slots_per_page - 1) / g.slots_per_page;
-    pl->n_element_blocks = static_cast<BlockNumber>(slots * g.blocks_per_slot);
+    if (!g.packed) pl->n_element_blocks = static_cast<BlockNumber>(slots * g.blocks_per_slot);
 
     // Simulate PageAddItem on empty upper pages.
     const std::size_t avail = BLCKSZ - MAXALIGN(sizeof(PageOpaque)) - SizeOfPageHeaderData;
@@ -266,6 +324,43 @@ void fill_slot(BuildState* st, const core::GraphBuilder* b, const Placement* pl,
     for (int k = 0; k < n0; ++k) out[k] = pl->id_of[nb[k]];
 }
 
+// Packed layout: element blocks 1 .. n_element_blocks, slots in id order; a
+// straddling slot's image is kept and its tail starts the next block.
+void write_packed_pages(BuildState* st, const core::GraphBuilder* b, const Placement* pl, char* tmp) {
+    const Geometry& g = st->g;
+    const std::size_t n = st->n;
+    char* image = static_cast<char*>(palloc(g.slot_bytes));
+    std::uint32_t carry = 0;  // bytes of image still owed to the next block
+    std::size_t i = 0;
+    for (BlockNumber blk = 1; blk <= pl->n_element_blocks; ++blk) {
+        CHECK_FOR_INTERRUPTS();
+        Buffer buf = new_block(st->index, blk);
+        Page page = BufferGetPage(buf);
+        init_element_page(page);
+        char* area = reinterpret_cast<char*>(page) + kAreaStart;
+        if (carry > 0) {
+            std::memcpy(area, image + g.slot_bytes - carry, carry);
+            carry = 0;
+        }
+        for (std::uint32_t s = 0; s < g.slots_on(blk) && i < n; ++s, ++i) {
+            const NodeId node = pl->order[i];
+            const NodeId id = g.id_of(blk, s);
+            if (pl->id_of[node] != id) elog(ERROR, "hnsw build: node placed at %u, page slot is %u", pl->id_of[node], id);
+            std::memset(image, 0, g.slot_bytes);
+            fill_slot(st, b, pl, node, image);
+            std::memcpy(image + g.vec_offset, load_vector(st, node, tmp), g.vec_bytes);
+            const std::uint32_t off = g.offset_of(id);
+            const std::uint32_t here = std::min<std::uint32_t>(g.slot_bytes, static_cast<std::uint32_t>(kAreaBytes) - off);
+            std::memcpy(area + off, image, here);
+            carry = g.slot_bytes - here;
+        }
+        finish_block(buf);
+        if ((i & 1023) == 0) pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, i);
+    }
+    if (i != n || carry != 0) elog(ERROR, "hnsw build: %zu of %zu nodes written", i, n);
+    pfree(image);
+}
+
 void write_pages(BuildState* st, const core::GraphBuilder* b, const Placement* pl) {
     const Geometry& g = st->g;
     Relation index = st->index;
@@ -277,7 +372,8 @@ void write_pages(BuildState* st, const core::GraphBuilder* b, const Placement* p
     char* tmp = static_cast<char*>(palloc(g.vec_bytes));
     char* slotbuf = g.blocks_per_slot > 1 ? static_cast<char*>(palloc0(g.slot_bytes)) : nullptr;
     BlockNumber blk = 1;
-    for (std::size_t i = 0; i < n;) {
+    if (g.packed) write_packed_pages(st, b, pl, tmp);
+    for (std::size_t i = 0; i < n && !g.packed;) {
         CHECK_FOR_INTERRUPTS();
         if (g.blocks_per_slot == 1) {
             Buffer buf = new_block(index, blk);
@@ -285,7 +381,7 @@ void write_pages(BuildState* st, const core::GraphBuilder* b, const Placement* p
             init_element_page(page);
             for (std::uint32_t s = 0; s < g.slots_per_page && i < n; ++s, ++i) {
                 const NodeId node = pl->order[i];
-                char* slot = slot_ptr(page, g, s);
+                char* slot = slot_ptr(page, g, blk, s);
                 fill_slot(st, b, pl, node, slot);
                 std::memcpy(slot + g.vec_offset, load_vector(st, node, tmp), g.vec_bytes);
             }
@@ -470,7 +566,10 @@ IndexBuildResult* vecdb_hnsw_build(Relation heap, Relation index, IndexInfo* inf
         pl.upper_blk = static_cast<BlockNumber*>(MemoryContextAllocHuge(build_ctx, n * sizeof(BlockNumber)));
         pl.upper_off = static_cast<OffsetNumber*>(MemoryContextAllocHuge(build_ctx, n * sizeof(OffsetNumber)));
         NodeId* order = pl.order;
-        const std::uint32_t spp = st->g.slots_per_page;
+        // Packed pages hold a varying number of slots: group by the average.
+        const std::uint32_t spp =
+            st->g.packed ? std::max<std::uint32_t>(1, (kAreaBytes - st->g.vec_offset) / st->g.slot_bytes)
+                         : st->g.slots_per_page;
         bool order_ok = guarded([&] {
             std::vector<NodeId> o = core::page_packed_order(*builder, spp);
             if (o.size() != n) return false;

@@ -196,7 +196,7 @@ bool check_meta(Check* c, char* page) {
     }
     geometry_from_meta(&m, c->g);
     if (c->g.slots_per_page != m.slots_per_page || c->g.blocks_per_slot != m.blocks_per_slot ||
-        c->g.slot_bytes != m.slot_bytes) {
+        c->g.slot_bytes != m.slot_bytes || (c->g.packed ? 1 : 0) != m.packed) {
         report(c, true, kKindMeta, kMetaBlock, kNoNode,
                "geometry %u slots/page, %u blocks/slot, %u bytes/slot; dim %u and m %u give %u, %u, %u",
                m.slots_per_page, m.blocks_per_slot, m.slot_bytes, m.dim, m.m, c->g.slots_per_page,
@@ -277,9 +277,9 @@ void scan_pages(Check* c) {
             cont_expected = g.blocks_per_slot - 1;
             cont_head = blk;
         }
-        for (std::uint32_t s = 0; s < g.slots_per_page; ++s) {
+        for (std::uint32_t s = 0; s < g.slots_on(blk); ++s) {
             const NodeId id = g.id_of(blk, s);
-            char* slot = slot_ptr(page, g, s);
+            char* slot = slot_ptr(page, g, blk, s);
             const SlotHeader* h = slot_header(slot);
             c->state[id] = h->state;
             if (h->state == kSlotFree) {
@@ -308,7 +308,11 @@ void scan_pages(Check* c) {
                        h->upper_blk, h->upper_off);
             // The vector: in this page, or gathered from the continuation blocks.
             const char* v = slot + g.vec_offset;
-            if (g.blocks_per_slot > 1) {
+            if (g.straddles(id) && (blk + 1 >= c->nblocks)) {
+                report(c, true, kKindSlot, blk, id, "slot %u continues beyond the last block", s);
+                continue;
+            }
+            if (g.blocks_per_slot > 1 || g.straddles(id)) {
                 SlotHeader tmp;
                 if (!read_slot(c->index, g, id, &tmp, nullptr, c->vec)) continue;
                 v = c->vec;
@@ -396,12 +400,14 @@ void check_links(Check* c) {
         CHECK_FOR_INTERRUPTS();
         if (c->page_kind[blk] != kPageElement) continue;
         copy_block(c, blk, page);
-        for (std::uint32_t s = 0; s < g.slots_per_page; ++s) {
+        for (std::uint32_t s = 0; s < g.slots_on(blk); ++s) {
             const NodeId id = g.id_of(blk, s);
             if (c->state[id] != kSlotLive && c->state[id] != kSlotDeleted) continue;
-            char* slot = slot_ptr(page, g, s);
+            char* slot = slot_ptr(page, g, blk, s);
             const SlotHeader* h = slot_header(slot);
             const int n = h->n0 > 2 * g.m ? 2 * g.m : h->n0;
+            if (g.straddles(id) && (blk + 1 >= c->nblocks || c->page_kind[blk + 1] != kPageElement))
+                report(c, true, kKindSlot, blk, id, "slot continues on block %u, not an element page", blk + 1);
             check_list(c, blk, id, 0, slot_neighbors(slot), n);
             if (h->level > 0 && h->level <= core::kMaxLevel) check_upper(c, blk, id, h, upage);
         }
@@ -478,7 +484,7 @@ void check_reachability(Check* c) {
         if (c->state[id] == kSlotLive) ++c->n_reached_live;
         Buffer buf = ReadBuffer(c->index, g.block_of(id));
         LockBuffer(buf, BUFFER_LOCK_SHARE);
-        char* slot = slot_ptr(BufferGetPage(buf), g, g.slot_of(id));
+        char* slot = slot_ptr_id(BufferGetPage(buf), g, id);
         const SlotHeader* h = slot_header(slot);
         const SlotHeader hdr = *h;
         int n = hdr.n0 > 2 * g.m ? 2 * g.m : hdr.n0;
@@ -689,7 +695,9 @@ VECDB_FUNCTION(vecdb_index_check) {
                    c->meta.entry_id);
         if (heapallindexed) check_heap_rows(c);
     } else if (ok) {
-        const std::uint64_t cap = static_cast<std::uint64_t>(c->nblocks) * c->g.slots_per_page;
+        const std::uint64_t cap =
+            c->g.packed ? (static_cast<std::uint64_t>(c->nblocks) * kAreaBytes + c->g.slot_bytes - 1) / c->g.slot_bytes
+                        : static_cast<std::uint64_t>(c->nblocks) * c->g.slots_per_page;
         if (cap >= kNoNode)
             ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("index has too many slots to check")));
         c->capacity = static_cast<NodeId>(cap);

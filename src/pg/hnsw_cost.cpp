@@ -1,16 +1,20 @@
 // Planner cost of an hnsw scan, grounded in what a search does: it scores
 // some number of nodes (distance computations) and makes buffer accesses to
-// read them, a fraction of which are distinct pages. Both grow with
-// hnsw.ef_search and m, slowly with the index size; see docs/hnsw.md for the
-// measured constants.
+// read them. Both grow with hnsw.ef_search and m, slowly with the index size;
+// a distance costs more the longer the vector. See docs/hnsw.md ("Planner
+// cost") for the measurements behind the constants.
 //
-// Units: the index is meant to be cached. A buffer access (pin + lock of a
-// cached page) costs a few cpu_operator_costs, the first touch of a page a
-// quarter of seq_page_cost (a memory miss, cheaper than the page a sequential
-// scan reads and whose every row it evaluates), a distance what the SQL
-// operator's function costs, as a sequential scan pays that per row. (A high
-// ef_search must not price the index above a sequential scan that is 3x
-// slower: docs/lessons-from-existing-indexes.md.) All of the search is startup cost: the first row needs it all.
+// Units. The planner prices a sequential scan + top-N sort per row (tuple,
+// operator call, sort comparison, page share) the same whatever the vector
+// length, and knows nothing of the TOAST fetch each long vector costs; in
+// time such a row costs ~0.1 us at 16 dimensions, ~2.5 us at 784 (toasted).
+// So the search is priced by its estimated time *in rows of that sequential
+// scan*: cost = search time / time of one seq-scan row x the planner's cost
+// of one seq-scan row. The index then wins exactly where its search takes
+// less time than scanning the table (fashion-mnist, 784 dims, ef_search 640:
+// 2 ms vs 150 ms, which the former page-touch model priced above the
+// sequential scan), and a tiny table still goes to the sequential scan.
+// All of the search is startup cost: the first row needs it all.
 // Without ORDER BY an hnsw scan is useless: infinite cost.
 #include <algorithm>
 #include <cmath>
@@ -22,6 +26,8 @@ extern "C" {
 #include "optimizer/cost.h"
 #include "optimizer/plancat.h"
 #include "optimizer/optimizer.h"
+#include "access/heaptoast.h"
+#include "catalog/pg_type.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/selfuncs.h"
@@ -30,18 +36,43 @@ extern "C" {
 
 namespace vecdb::pg::hnsw {
 
-// Measured with vecdb_last_scan_stats() on glove-100 (m = 16, docs/hnsw.md):
-// scored nodes per search ~ kScoredPerEf * ef * m / 16 + a descent term
-// (850 at ef 40, 2,461 at ef 160, 4,337 at ef 320), buffer accesses ~
-// kAccessPerScored * scored (0.98).
+// Scored nodes per search ~ kScoredPerEf * ef * m / 16 + m * log2(N), from
+// vecdb_last_scan_stats() on glove-100 (850 at ef 40, 2,461 at ef 160, 4,337
+// at ef 320); an upper bound for easier data (fashion-mnist: 383 at ef 40,
+// 1,710 at ef 640).
 constexpr double kScoredPerEf = 13.0;
-constexpr double kAccessPerScored = 1.0;
-// Per buffer access (pin + lock of a cached page, the slot's memory misses),
-// in cpu_operator_costs: calibrated so that at ef_search 640 on a 20K-row
-// table, where index and sequential scan take about the same time (12 vs
-// 9-15 ms, docs/hnsw.md), the two costs are about equal.
-constexpr double kAccessCpu = 32.0;
-constexpr double kFirstTouch = 0.25;   // seq_page_costs for the first touch of a page (a memory miss)
+// Measured times (docs/hnsw.md "Planner cost"; backend CPU time, cached data):
+// an index buffer access (pin through the block hint, descriptor and slot
+// misses); a distance, fixed part and per KB of vector (memory traffic and
+// kernel); a sequential-scan row besides its distance (deform, top-N insert);
+// a TOAST fetch of an out-of-line vector, fixed part and per chunk.
+constexpr double kAccessNs = 100.0;
+constexpr double kDistanceNs = 20.0;
+constexpr double kDistancePerKbNs = 200.0;
+constexpr double kSeqRowNs = 90.0;
+constexpr double kToastFetchNs = 800.0;
+constexpr double kToastChunkNs = 500.0;
+
+// Geometry from the column's declared dimension (none declared: priced as
+// short vectors; the metapage is not read at planning time).
+void cost_geometry(Relation index, Geometry* g) {
+    core::Metric metric;
+    core::ElemType type;
+    opclass_metric(index, &metric, &type);
+    const int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+    const std::uint32_t dim = typmod > 0 ? static_cast<std::uint32_t>(typmod) : 1;
+    compute_geometry(*g, dim, metric, type, option_m(index), option_ef_construction(index));
+}
+
+// Time of one row of a sequential scan + top-N sort on this column.
+double seq_row_ns(Relation index, const Geometry& g) {
+    double ns = kSeqRowNs + kDistanceNs + kDistancePerKbNs * g.vec_bytes / 1024.0;
+    const std::size_t datum = g.vec_bytes + 8;  // varlena header, dim, unused
+    const char storage = TupleDescAttr(RelationGetDescr(index), 0)->attstorage;
+    if (datum > TOAST_TUPLE_THRESHOLD && (storage == TYPSTORAGE_EXTERNAL || storage == TYPSTORAGE_EXTENDED))
+        ns += kToastFetchNs + kToastChunkNs * std::ceil(static_cast<double>(datum) / TOAST_MAX_CHUNK_SIZE);
+    return ns;
+}
 
 }  // namespace vecdb::pg::hnsw
 
@@ -63,16 +94,23 @@ void vecdb_hnsw_costestimate(PlannerInfo* root, IndexPath* path, double loop_cou
 
     IndexOptInfo* info = path->indexinfo;
     Relation index = index_open(info->indexoid, NoLock);
-    const int m = option_m(index);
+    Geometry g;
+    cost_geometry(index, &g);
+    const double row_ns = seq_row_ns(index, g);
     index_close(index, NoLock);
 
     const double n = std::max(info->tuples, 1.0);
     const double ef = std::max(ef_search_setting, 1);
-    const double scored = std::min(n, kScoredPerEf * ef * m / 16.0 + m * std::log2(n + 1.0));
-    const double accesses = scored * kAccessPerScored + 1.0;
-    const double distinct = std::min(accesses, std::max(static_cast<double>(info->pages), 1.0));
+    const double scored = std::min(n, kScoredPerEf * ef * g.m / 16.0 + g.m * std::log2(n + 1.0));
+    // One access per scored node (measured 0.98 on glove-100), plus the next
+    // block for slots that continue there (packed: slot_bytes / area of them;
+    // fashion-mnist measured 1.58 in all).
+    double extra = g.blocks_per_slot - 1.0;
+    if (g.packed) extra = static_cast<double>(g.slot_bytes) / kAreaBytes;
+    const double accesses = scored * (1.0 + extra) + 1.0;
+    const double search_ns = accesses * kAccessNs + scored * (kDistanceNs + kDistancePerKbNs * g.vec_bytes / 1024.0);
 
-    // The ORDER BY operator's function cost, as a sequential scan pays it.
+    // What the planner charges a sequential scan + top-N sort per row.
     double dist_cost = cpu_operator_cost;
     Node* orderby = static_cast<Node*>(linitial(path->indexorderbys));
     if (IsA(orderby, OpExpr)) {
@@ -84,16 +122,18 @@ void vecdb_hnsw_costestimate(PlannerInfo* root, IndexPath* path, double loop_cou
         }
     }
     double spc_random, spc_seq;
-    get_tablespace_page_costs(info->reltablespace, &spc_random, &spc_seq);
-
-    const Cost search =
-        distinct * kFirstTouch * spc_seq + accesses * kAccessCpu * cpu_operator_cost + scored * dist_cost;
+    get_tablespace_page_costs(info->rel->reltablespace, &spc_random, &spc_seq);
+    const double heap_rows = std::max(info->rel->tuples, 1.0);
+    const double limit = root->limit_tuples > 0 ? root->limit_tuples : 10.0;
+    const double seq_row_cost = cpu_tuple_cost + dist_cost + 2.0 * cpu_operator_cost * std::log2(2.0 * limit) +
+                                spc_seq * static_cast<double>(info->rel->pages) / heap_rows;
+    (void)spc_random;
+    const Cost search = search_ns / row_ns * seq_row_cost;
     *startup = search;
     // Rows then come out of memory; the heap fetches are costed by the
     // executor node (genericcostestimate's per-tuple part covers the rest).
     *total = search + costs.numIndexTuples * cpu_index_tuple_cost;
     *selectivity = costs.indexSelectivity;
     *correlation = 0;
-    *pages = distinct;
-    (void)spc_random;
+    *pages = std::min(accesses, std::max(static_cast<double>(info->pages), 1.0));
 }

@@ -148,11 +148,11 @@ void select_own_neighbors(InsertState* is) {
     }
 }
 
-int find_free_slot(Page page, const Geometry& g, std::uint32_t* slot) {
+int find_free_slot(Page page, BlockNumber blk, const Geometry& g, std::uint32_t* slot) {
     if (page_opaque(page)->kind != kPageElement) return 0;
     int n = 0;
-    for (std::uint32_t s = 0; s < g.slots_per_page; ++s) {
-        if (slot_header(slot_ptr(page, g, s))->state == kSlotFree) {
+    for (std::uint32_t s = 0; s < g.slots_on(blk); ++s) {
+        if (slot_header(slot_ptr(page, g, blk, s))->state == kSlotFree) {
             if (n == 0) *slot = s;
             ++n;
         }
@@ -179,10 +179,18 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
     bool fresh = false;
     int pops = 0;          // free-list entries used up
     bool pop_chosen = false;  // and the chosen one too (its last free slot)
-    for (int i = static_cast<int>(meta->n_free_blocks) - 1; i >= 0; --i) {
+    SlotTarget packed;     // packed layout: head and (straddling) tail block
+    if (g.packed) {
+        choose_packed_slot(index, g, meta, &packed);
+        ebuf = packed.head;
+        slot = packed.slot;
+        fresh = packed.head_fresh;
+        pops = packed.pops;
+    }
+    for (int i = static_cast<int>(meta->n_free_blocks) - 1; i >= 0 && !g.packed; --i) {
         Buffer b = ReadBuffer(index, meta->free_blocks[i]);
         LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
-        const int nfree = find_free_slot(BufferGetPage(b), g, &slot);
+        const int nfree = find_free_slot(BufferGetPage(b), BufferGetBlockNumber(b), g, &slot);
         if (nfree > 0) {
             ebuf = b;
             pop_chosen = nfree == 1;
@@ -196,12 +204,12 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
     // frees slots on nearly every page). A block found there that still has
     // more free slots goes on the metapage list for the next inserts.
     BlockNumber fsm_keep = InvalidBlockNumber;
-    for (int tries = 0; !BufferIsValid(ebuf) && tries < 4; ++tries) {
+    for (int tries = 0; !BufferIsValid(ebuf) && !g.packed && tries < 4; ++tries) {
         const BlockNumber fb = GetFreeIndexPage(index);
         if (fb == InvalidBlockNumber) break;
         Buffer b = ReadBuffer(index, fb);
         LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
-        const int nfree = find_free_slot(BufferGetPage(b), g, &slot);
+        const int nfree = find_free_slot(BufferGetPage(b), fb, g, &slot);
         if (nfree > 0) {
             ebuf = b;
             if (nfree > 1) fsm_keep = fb;
@@ -212,7 +220,7 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
     if (!BufferIsValid(ebuf) && g.blocks_per_slot == 1 && meta->insert_block != InvalidBlockNumber) {
         Buffer b = ReadBuffer(index, meta->insert_block);
         LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
-        if (find_free_slot(BufferGetPage(b), g, &slot) > 0)
+        if (find_free_slot(BufferGetPage(b), BufferGetBlockNumber(b), g, &slot) > 0)
             ebuf = b;
         else
             UnlockReleaseBuffer(b);
@@ -274,7 +282,12 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
     Page mp = GenericXLogRegisterBuffer(x, metabuf, 0);
     Page ep = GenericXLogRegisterBuffer(x, ebuf, fresh ? GENERIC_XLOG_FULL_IMAGE : 0);
     Page up = BufferIsValid(ubuf) ? GenericXLogRegisterBuffer(x, ubuf, ufresh ? GENERIC_XLOG_FULL_IMAGE : 0) : nullptr;
+    // A straddling packed slot: the fourth page of the record.
+    Page tp = BufferIsValid(packed.tail)
+                  ? GenericXLogRegisterBuffer(x, packed.tail, packed.tail_fresh ? GENERIC_XLOG_FULL_IMAGE : 0)
+                  : nullptr;
     if (fresh) init_element_page(ep);
+    if (tp != nullptr && packed.tail_fresh) init_element_page(tp);
     OffsetNumber uoff = InvalidOffsetNumber;
     if (up != nullptr) {
         if (ufresh) init_upper_page(up);
@@ -287,8 +300,8 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
         uoff = PageAddItem(up, reinterpret_cast<Item>(rec), ubytes, InvalidOffsetNumber, false, false);
         if (uoff == InvalidOffsetNumber) elog(ERROR, "hnsw: could not add upper-level record");
     }
-    char* s = slot_ptr(ep, g, slot);
-    std::memset(s, 0, g.blocks_per_slot == 1 ? g.slot_bytes : kAreaBytes);
+    char* s = g.packed ? static_cast<char*>(palloc0(g.slot_bytes)) : slot_ptr(ep, g, eblk, slot);
+    if (!g.packed) std::memset(s, 0, g.blocks_per_slot == 1 ? g.slot_bytes : kAreaBytes);
     SlotHeader* h = slot_header(s);
     h->tid = *tid;
     h->level = static_cast<std::uint8_t>(is->level);
@@ -299,13 +312,15 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
     std::memcpy(slot_neighbors(s), is->lists[0], is->n_lists[0] * sizeof(NodeId));
     std::size_t off, len;
     vector_part(g, 0, &off, &len);
-    std::memcpy(s + g.vec_offset, is->vec, len);
+    std::memcpy(s + g.vec_offset, is->vec, g.packed ? g.vec_bytes : len);
+    if (g.packed) put_packed_slot(ep, tp, g, id, s);
 
     MetaPage* m = page_meta(mp);
     m->n_free_blocks -= pops + (pop_chosen ? 1 : 0);
     if (fsm_keep != InvalidBlockNumber && m->n_free_blocks < static_cast<std::uint32_t>(kMaxFreeBlocks))
         m->free_blocks[m->n_free_blocks++] = fsm_keep;
-    if (fresh && g.blocks_per_slot == 1) m->insert_block = eblk;
+    if (g.packed && packed.insert_block != InvalidBlockNumber) m->insert_block = packed.insert_block;
+    if (fresh && g.blocks_per_slot == 1 && !g.packed) m->insert_block = eblk;
     if (ufresh) m->upper_block = BufferGetBlockNumber(ubuf);
     m->live_nodes += 1;
     if (m->entry_id == kNoNode || is->level > m->entry_level) {
@@ -314,6 +329,7 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
     }
     GenericXLogFinish(x);
     if (BufferIsValid(ubuf)) UnlockReleaseBuffer(ubuf);
+    if (BufferIsValid(packed.tail)) UnlockReleaseBuffer(packed.tail);
     UnlockReleaseBuffer(ebuf);
     UnlockReleaseBuffer(metabuf);
     return id;
@@ -335,7 +351,7 @@ int write_list_if_unchanged(InsertState* is, NodeId nb, int level, const SlotHea
     std::uint16_t* n0 = nullptr;
     NodeId* ucount = nullptr;
     if (level == 0) {
-        char* s = slot_ptr(page, g, g.slot_of(nb));
+        char* s = slot_ptr_id(page, g, nb);
         SlotHeader* hh = slot_header(s);
         if (hh->state != kSlotLive) {
             UnlockReleaseBuffer(buf);
@@ -595,6 +611,7 @@ void set_dimension(Relation index, std::uint32_t dim) {
         m->slots_per_page = static_cast<std::uint16_t>(g.slots_per_page);
         m->blocks_per_slot = static_cast<std::uint16_t>(g.blocks_per_slot);
         m->slot_bytes = g.slot_bytes;
+        m->packed = g.packed ? 1 : 0;
         GenericXLogFinish(x);
     }
     UnlockReleaseBuffer(buf);

@@ -191,8 +191,8 @@ bool next_unordered(IndexScanDesc scan, ScanOpaque* so) {
         Page page = BufferGetPage(buf);
         bool found = false;
         if (page_opaque(page)->kind == kPageElement) {
-            while (so->walk_slot < g.slots_per_page) {
-                const SlotHeader* h = slot_header(slot_ptr(page, g, so->walk_slot++));
+            while (so->walk_slot < g.slots_on(so->walk_blk)) {
+                const SlotHeader* h = slot_header(slot_ptr(page, g, so->walk_blk, so->walk_slot++));
                 if (h->state != kSlotLive) continue;
                 scan->xs_heaptid = h->tid;
                 found = true;

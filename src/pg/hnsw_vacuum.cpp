@@ -91,8 +91,8 @@ void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
         }
         std::uint32_t dead[1024];
         int ndead = 0;
-        for (std::uint32_t s = 0; s < g.slots_per_page; ++s) {
-            SlotHeader* h = slot_header(slot_ptr(page, g, s));
+        for (std::uint32_t s = 0; s < g.slots_on(blk); ++s) {
+            SlotHeader* h = slot_header(slot_ptr(page, g, blk, s));
             const NodeId id = g.id_of(blk, s);
             if (h->state == kSlotFree) {
                 set_gone(vs, id);
@@ -116,7 +116,7 @@ void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
         if (ndead > 0) {
             GenericXLogState* x = GenericXLogStart(vs->index);
             Page wp = GenericXLogRegisterBuffer(x, buf, 0);
-            for (int i = 0; i < ndead; ++i) slot_header(slot_ptr(wp, g, dead[i]))->state = kSlotDeleted;
+            for (int i = 0; i < ndead; ++i) slot_header(slot_ptr(wp, g, blk, dead[i]))->state = kSlotDeleted;
             GenericXLogFinish(x);
         }
         UnlockReleaseBuffer(buf);
@@ -226,7 +226,7 @@ bool write_list(VacState* vs, NodeId node, int level, const SlotHeader& hdr, con
     std::uint16_t* n0 = nullptr;
     NodeId* ucount = nullptr;
     if (level == 0) {
-        char* s = slot_ptr(page, g, g.slot_of(node));
+        char* s = slot_ptr_id(page, g, node);
         n0 = &slot_header(s)->n0;
         now = slot_header(s)->state == kSlotLive ? *n0 : -1;
         lst = slot_neighbors(s);
@@ -265,11 +265,11 @@ void repair(VacState* vs) {
         Page page = BufferGetPage(buf);
         const bool element = page_opaque(page)->kind == kPageElement;
         if (element)
-            for (std::uint32_t s = 0; s < g.slots_per_page; ++s)
-                std::memcpy(copy + s * head, slot_ptr(page, g, s), head);
+            for (std::uint32_t s = 0; s < g.slots_on(blk); ++s)
+                std::memcpy(copy + s * head, slot_ptr(page, g, blk, s), head);
         UnlockReleaseBuffer(buf);
         if (!element) continue;
-        for (std::uint32_t s = 0; s < g.slots_per_page; ++s) {
+        for (std::uint32_t s = 0; s < g.slots_on(blk); ++s) {
             const NodeId node = g.id_of(blk, s);
             const SlotHeader& h = *slot_header(copy + s * head);
             if (is_gone(vs, node) || h.state != kSlotLive) continue;
@@ -517,21 +517,21 @@ void free_and_move_entry(VacState* vs) {
     for (BlockNumber blk = 1; blk < vs->nblocks && vs->n_deleted > 0; ++blk) {
         vacuum_delay_point();
         bool any = false;
-        for (std::uint32_t s = 0; s < g.slots_per_page && !any; ++s) any = is_gone(vs, g.id_of(blk, s));
+        for (std::uint32_t s = 0; s < g.slots_on(blk) && !any; ++s) any = is_gone(vs, g.id_of(blk, s));
         if (!any) continue;
         Buffer buf = ReadBuffer(vs->index, blk);
         LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
         Page page = BufferGetPage(buf);
         bool dirty = false;
         if (page_opaque(page)->kind == kPageElement) {
-            for (std::uint32_t s = 0; s < g.slots_per_page; ++s)
-                if (slot_header(slot_ptr(page, g, s))->state == kSlotDeleted) dirty = true;
+            for (std::uint32_t s = 0; s < g.slots_on(blk); ++s)
+                if (slot_header(slot_ptr(page, g, blk, s))->state == kSlotDeleted) dirty = true;
         }
         if (dirty) {
             GenericXLogState* x = GenericXLogStart(vs->index);
             Page wp = GenericXLogRegisterBuffer(x, buf, 0);
-            for (std::uint32_t s = 0; s < g.slots_per_page; ++s) {
-                SlotHeader* h = slot_header(slot_ptr(wp, g, s));
+            for (std::uint32_t s = 0; s < g.slots_on(blk); ++s) {
+                SlotHeader* h = slot_header(slot_ptr(wp, g, blk, s));
                 if (h->state != kSlotDeleted) continue;
                 h->state = kSlotFree;
                 h->n0 = 0;

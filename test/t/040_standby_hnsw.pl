@@ -1,7 +1,8 @@
 # hnsw indexes on a streaming standby with wal_consistency_checking =
 # 'generic' (every GenericXLog record that carries a page image is compared
 # with the page replay produced). Beyond testinfra's 002_standby.pl: slots
-# that span blocks (vector(3000)), an unlogged and a partial index, slot reuse
+# that span blocks (vector(3000)), packed slots that straddle two blocks
+# (vector(784)), an unlogged and a partial index, slot reuse
 # after VACUUM, REINDEX CONCURRENTLY, readers on the standby while replay
 # changes the graph under them, vecdb_index_check on both nodes (the same
 # pages give the same answers, byte for byte), and a promoted standby that
@@ -27,17 +28,20 @@ $standby->start;
 $primary->safe_psql('postgres', q{
     CREATE TABLE items (id int PRIMARY KEY, v vector(32), h halfvec(32), cat int);
     CREATE TABLE wide (id int PRIMARY KEY, v vector(3000));
+    CREATE TABLE mid (id int PRIMARY KEY, v vector(784));
     CREATE UNLOGGED TABLE scratch (id int, v vector(32));
 });
 $primary->safe_psql('postgres', 'INSERT INTO items SELECT i, ' . vec_sql('i', 32) . ', ' . half_sql('i', 32)
     . ', i % 4 FROM generate_series(1, 6000) i');
 $primary->safe_psql('postgres', 'INSERT INTO wide SELECT i, ' . vec_sql('i', 3000) . ' FROM generate_series(1, 150) i');
+$primary->safe_psql('postgres', 'INSERT INTO mid SELECT i, ' . vec_sql('i', 784) . ' FROM generate_series(1, 150) i');
 $primary->safe_psql('postgres', 'INSERT INTO scratch SELECT i, ' . vec_sql('i', 32) . ' FROM generate_series(1, 500) i');
 $primary->safe_psql('postgres', q{
     CREATE INDEX items_v ON items USING hnsw (v vector_l2_ops) WITH (m = 8, ef_construction = 32);
     CREATE INDEX items_h ON items USING hnsw (h halfvec_cosine_ops);
     CREATE INDEX items_v_cat1 ON items USING hnsw (v vector_ip_ops) WHERE cat = 1;
     CREATE INDEX wide_v ON wide USING hnsw (v);
+    CREATE INDEX mid_v ON mid USING hnsw (v);
     CREATE INDEX scratch_v ON scratch USING hnsw (v);
 });
 
@@ -61,13 +65,16 @@ for my $k (0 .. 9) {
         . ", i % 4 FROM generate_series($from, " . ($from + 99) . ') i');
 }
 $primary->safe_psql('postgres', 'INSERT INTO wide SELECT i, ' . vec_sql('i', 3000) . ' FROM generate_series(151, 200) i');
+$primary->safe_psql('postgres', 'INSERT INTO mid SELECT i, ' . vec_sql('i', 784) . ' FROM generate_series(151, 250) i');
 $primary->safe_psql('postgres', q{
+    DELETE FROM mid WHERE id % 3 = 0;
     UPDATE items SET v = v + v WHERE id % 10 = 7;
     DELETE FROM items WHERE id % 5 = 0;
     DELETE FROM wide WHERE id % 3 = 0;
     DELETE FROM scratch WHERE id % 2 = 0;
 });
-$primary->safe_psql('postgres', 'VACUUM items; VACUUM wide; VACUUM scratch');
+$primary->safe_psql('postgres', 'VACUUM items; VACUUM wide; VACUUM scratch; VACUUM mid');
+$primary->safe_psql('postgres', 'INSERT INTO mid SELECT i, ' . vec_sql('i', 784) . ' FROM generate_series(251, 300) i');
 $primary->safe_psql('postgres', 'INSERT INTO items SELECT i, ' . vec_sql('i', 32) . ', ' . half_sql('i', 32)
     . ', i % 4 FROM generate_series(20001, 21000) i');
 $primary->safe_psql('postgres', 'INSERT INTO wide SELECT i, ' . vec_sql('i', 3000) . ' FROM generate_series(201, 230) i');
@@ -91,6 +98,8 @@ for my $i (3, 77, 1234, 10042, 20500) {
         (SELECT id FROM items WHERE cat = 1 ORDER BY v <#> " . vec_sql($i, 32) . ' LIMIT 5) s';
     push @queries, "SET enable_seqscan = off; SELECT string_agg(id::text, ',') FROM
         (SELECT id FROM wide ORDER BY v <-> " . vec_sql($i % 230, 3000) . ' LIMIT 5) s';
+    push @queries, "SET enable_seqscan = off; SELECT string_agg(id::text, ',') FROM
+        (SELECT id FROM mid ORDER BY v <-> " . vec_sql($i % 300, 784) . ' LIMIT 5) s';
 }
 my $same = 0;
 for my $q (@queries) {
@@ -106,7 +115,7 @@ like($err, qr/cannot access temporary or unlogged relations during recovery/, 'u
 
 check_all_indexes_ok($primary, 'postgres', 'primary');
 # On the standby the checker takes AccessShareLock (replay is idle now).
-for my $idx (qw(items_v items_h items_v_cat1 wide_v)) {
+for my $idx (qw(items_v items_h items_v_cat1 wide_v mid_v)) {
     check_index_ok($standby, 'postgres', $idx, "standby: vecdb_index_check($idx) finds no problem");
 }
 ok(!$standby->log_contains('inconsistent page found'), 'no page inconsistency during replay');

@@ -4,10 +4,19 @@
 // hnsw_scan.cpp, hnsw_vacuum.cpp and hnsw_cost.cpp.
 //
 // Block 0 is the metapage. Element pages hold fixed-size slots; a node id is
-// its location: id = blkno * slots_per_page + slot. When one slot does not
-// fit a page (high dimensions) it spans blocks_per_slot consecutive blocks
-// and slots_per_page = 1 (id = first block). Upper-level neighbour lists of
-// the few nodes with level > 0 are items on separate "upper" pages.
+// its location, in one of three layouts (Geometry):
+//  - classic: id = blkno * slots_per_page + slot, slots never cross a page;
+//  - packed (a slot fits a page, but whole slots would waste much of it):
+//    slots lie back to back over the slot areas of all blocks, id i at byte
+//    i * slot_bytes of that stream, so block = i * slot_bytes / kAreaBytes.
+//    A slot's header and level-0 list always lie on its head block (ids whose
+//    header would cross a page boundary are holes, never used); its vector
+//    may continue at the start of the next block's area ("straddles"), which
+//    must then be an element page too;
+//  - multi-block (a slot larger than a page): blocks_per_slot consecutive
+//    blocks and slots_per_page = 1 (id = first block).
+// Upper-level neighbour lists of the few nodes with level > 0 are items on
+// separate "upper" pages.
 //
 // Slot (MAXALIGNed, slot_bytes long):
 //   SlotHeader (16 B) | level-0 neighbour ids: uint32[2m] | vector
@@ -38,7 +47,7 @@ using core::NodeId;
 using core::kNoNode;
 
 constexpr std::uint32_t kMagic = 0x56444248;  // "VDBH"
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 2: packed layout
 constexpr BlockNumber kMetaBlock = 0;
 
 // Page kinds, in the special space of every page.
@@ -79,7 +88,7 @@ struct MetaPage {
     std::uint16_t ef_construction;
     std::uint16_t slots_per_page;
     std::uint16_t blocks_per_slot;
-    std::uint16_t unused;
+    std::uint16_t packed;  // 1: packed layout (slots may straddle two blocks)
     std::uint32_t slot_bytes;
     NodeId entry_id;  // kNoNode when the graph is empty
     std::int32_t entry_level;
@@ -90,6 +99,10 @@ struct MetaPage {
     BlockNumber free_blocks[kMaxFreeBlocks];  // blocks with free slots (vacuum)
 };
 
+// Bytes of the slot area of a page (between header and special space).
+constexpr std::size_t kAreaStart = MAXALIGN(SizeOfPageHeaderData);
+constexpr std::size_t kAreaBytes = BLCKSZ - kAreaStart - MAXALIGN(sizeof(PageOpaque));
+
 // Geometry and metric of one index, read from its metapage.
 struct Geometry {
     std::uint32_t dim = 0;
@@ -97,12 +110,15 @@ struct Geometry {
     core::ElemType type = core::ElemType::F32;
     int m = 16;
     int ef_construction = 64;
+    // Classic and multi-block: slots on each page. Packed: the most slot
+    // heads a page can hold (array sizing only; slots_on() is exact).
     std::uint32_t slots_per_page = 0;
     std::uint32_t blocks_per_slot = 1;
     std::uint32_t slot_bytes = 0;
     std::uint32_t vec_bytes = 0;
     std::uint32_t vec_offset = 0;    // within the slot
     std::uint32_t upper_bytes_per_level = 0;
+    bool packed = false;
 
     core::Space space() const {
         core::Space s;
@@ -111,14 +127,40 @@ struct Geometry {
         s.dim = dim;
         return s;
     }
-    BlockNumber block_of(NodeId id) const { return id / slots_per_page; }
-    std::uint32_t slot_of(NodeId id) const { return id % slots_per_page; }
-    NodeId id_of(BlockNumber blk, std::uint32_t slot) const { return blk * slots_per_page + slot; }
+    // Byte of the packed stream where slot id starts.
+    std::uint64_t stream_pos(NodeId id) const { return static_cast<std::uint64_t>(id) * slot_bytes; }
+    BlockNumber block_of(NodeId id) const {
+        return packed ? static_cast<BlockNumber>(stream_pos(id) / kAreaBytes) : id / slots_per_page;
+    }
+    // Byte offset of slot id within its head block's slot area.
+    std::uint32_t offset_of(NodeId id) const {
+        return packed ? static_cast<std::uint32_t>(stream_pos(id) % kAreaBytes) : (id % slots_per_page) * slot_bytes;
+    }
+    // First id whose slot starts on blk (packed: may be a hole, see slots_on).
+    NodeId first_id(BlockNumber blk) const {
+        if (!packed) return blk * slots_per_page;
+        return static_cast<NodeId>((static_cast<std::uint64_t>(blk) * kAreaBytes + slot_bytes - 1) / slot_bytes);
+    }
+    // Slots whose header and level-0 list lie on blk (s = 0 .. slots_on - 1).
+    std::uint32_t slots_on(BlockNumber blk) const {
+        if (!packed) return slots_per_page;
+        // Heads start in [blk * area, (blk + 1) * area - vec_offset].
+        const std::uint64_t last = (static_cast<std::uint64_t>(blk) + 1) * kAreaBytes - vec_offset;
+        return static_cast<std::uint32_t>(last / slot_bytes + 1 - first_id(blk));
+    }
+    std::uint32_t slot_of(NodeId id) const { return id - first_id(block_of(id)); }
+    NodeId id_of(BlockNumber blk, std::uint32_t slot) const { return first_id(blk) + slot; }
+    // Packed ids whose header would cross a page boundary are never used.
+    bool is_hole(NodeId id) const { return packed && offset_of(id) + vec_offset > kAreaBytes; }
+    // Vector bytes of slot id on its head block; the rest (straddling slot)
+    // starts the next block's slot area.
+    std::uint32_t head_vec_bytes(NodeId id) const {
+        if (!packed) return vec_bytes;
+        const std::uint32_t room = static_cast<std::uint32_t>(kAreaBytes) - offset_of(id) - vec_offset;
+        return room < vec_bytes ? room : vec_bytes;
+    }
+    bool straddles(NodeId id) const { return packed && offset_of(id) + slot_bytes > kAreaBytes; }
 };
-
-// Bytes of the slot area of a page (between header and special space).
-constexpr std::size_t kAreaStart = MAXALIGN(SizeOfPageHeaderData);
-constexpr std::size_t kAreaBytes = BLCKSZ - kAreaStart - MAXALIGN(sizeof(PageOpaque));
 
 // Fills geometry for dim/metric/type/m (slots per page, blocks per slot).
 void compute_geometry(Geometry& g, std::uint32_t dim, core::Metric metric, core::ElemType type,
@@ -126,8 +168,13 @@ void compute_geometry(Geometry& g, std::uint32_t dim, core::Metric metric, core:
 
 inline PageOpaque* page_opaque(Page page) { return reinterpret_cast<PageOpaque*>(PageGetSpecialPointer(page)); }
 inline MetaPage* page_meta(Page page) { return reinterpret_cast<MetaPage*>(PageGetContents(page)); }
-inline char* slot_ptr(Page page, const Geometry& g, std::uint32_t slot) {
-    return reinterpret_cast<char*>(page) + kAreaStart + static_cast<std::size_t>(slot) * g.slot_bytes;
+// Slot s of block blk (s < g.slots_on(blk)), on that block's page.
+inline char* slot_ptr(Page page, const Geometry& g, BlockNumber blk, std::uint32_t s) {
+    return reinterpret_cast<char*>(page) + kAreaStart + g.offset_of(g.id_of(blk, s));
+}
+// Slot id on the page of its head block (g.block_of(id)).
+inline char* slot_ptr_id(Page page, const Geometry& g, NodeId id) {
+    return reinterpret_cast<char*>(page) + kAreaStart + g.offset_of(id);
 }
 inline SlotHeader* slot_header(char* slot) { return reinterpret_cast<SlotHeader*>(slot); }
 inline std::uint32_t* slot_neighbors(char* slot) { return reinterpret_cast<std::uint32_t*>(slot + sizeof(SlotHeader)); }
@@ -144,6 +191,26 @@ void read_meta(Relation index, MetaPage* out);
 // Copies a slot's header, level-0 list (if nbrs) and vector (if vec);
 // false if the id cannot be a slot or the block is no element page.
 bool read_slot(Relation index, const Geometry& g, NodeId id, SlotHeader* hdr, NodeId* nbrs, void* vec);
+// Where an insert puts a node in the packed layout: head block (share of the
+// slot with header and list) and, for a straddling slot, the tail block,
+// both exclusively locked (ascending block order), fresh ones still to be
+// initialised. Free-list entries used up: pops; insert_block: the new
+// append target (InvalidBlockNumber: unchanged).
+struct SlotTarget {
+    Buffer head = InvalidBuffer;
+    Buffer tail = InvalidBuffer;
+    bool head_fresh = false;
+    bool tail_fresh = false;
+    std::uint32_t slot = 0;
+    int pops = 0;
+    BlockNumber insert_block = InvalidBlockNumber;
+};
+// Picks a free slot (the metapage's free list, then its insert block, then
+// new blocks); meta is exclusively locked by the caller.
+void choose_packed_slot(Relation index, const Geometry& g, const MetaPage* meta, SlotTarget* t);
+// Writes a whole slot image over its head page (and tail page).
+void put_packed_slot(Page head, Page tail, const Geometry& g, NodeId id, const char* image);
+
 // The list of a node at level >= 1 (hdr from read_slot); returns the count.
 int read_upper_list(Relation index, const Geometry& g, const SlotHeader& hdr, int level, NodeId* out);
 // Which bytes of the vector block k of a slot holds (k = 0: the head).
