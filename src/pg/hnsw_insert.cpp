@@ -1,5 +1,7 @@
-// aminsert for hnsw: one row into the graph on pages, visible to scans the
-// moment its transaction commits (links are written before we return).
+// Linking one row into the graph on pages (graph_insert): what aminsert does
+// when the pending list is off, and what the merger does for each pending
+// entry (hnsw_merge.cpp). aminsert itself appends to the pending list
+// (hnsw_pending.cpp) in the common case.
 //
 // 1. Search the graph for the new vector's neighbours (no lock held but one
 //    page share lock at a time), select them with the shared heuristic.
@@ -28,6 +30,7 @@
 
 #include "vecdb/pg/guard.h"
 #include "vecdb/pg/hnsw_graph.h"
+#include "vecdb/pg/hnsw_pending.h"
 
 extern "C" {
 #include "storage/lmgr.h"
@@ -165,8 +168,62 @@ Buffer extend(Relation index) {
     return buf;
 }
 
-// Step 2: allocate a slot and write the node. Returns its id.
-NodeId write_node(InsertState* is, ItemPointer tid) {
+// The merger's allocation (a reserved slot, see graph_insert): a slot that
+// is free now, without writing it. Free slots only appear through VACUUM,
+// which holds the merge lock like the merger: a block seen full stays full,
+// so trailing full free-list blocks are popped here. A fresh page is written
+// empty (with the metapage's insert block) in its own record.
+NodeId pick_slot(InsertState* is) {
+    Relation index = is->index;
+    const Geometry& g = is->g;
+    Buffer metabuf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+    const MetaPage* meta = page_meta(BufferGetPage(metabuf));
+    NodeId id = kNoNode;
+    std::uint32_t slot = 0;
+    int pops = 0;
+    for (int i = static_cast<int>(meta->n_free_blocks) - 1; i >= 0 && id == kNoNode; --i) {
+        Buffer b = ReadBuffer(index, meta->free_blocks[i]);
+        LockBuffer(b, BUFFER_LOCK_SHARE);
+        if (find_free_slot(BufferGetPage(b), g, &slot) > 0)
+            id = g.id_of(meta->free_blocks[i], slot);
+        else
+            ++pops;
+        UnlockReleaseBuffer(b);
+    }
+    if (id == kNoNode && meta->insert_block != InvalidBlockNumber) {
+        Buffer b = ReadBuffer(index, meta->insert_block);
+        LockBuffer(b, BUFFER_LOCK_SHARE);
+        if (find_free_slot(BufferGetPage(b), g, &slot) > 0) id = g.id_of(meta->insert_block, slot);
+        UnlockReleaseBuffer(b);
+    }
+    Buffer ebuf = InvalidBuffer;
+    if (id == kNoNode) {
+        LockRelationForExtension(index, ExclusiveLock);
+        ebuf = extend(index);
+        UnlockRelationForExtension(index, ExclusiveLock);
+        id = g.id_of(BufferGetBlockNumber(ebuf), 0);
+    }
+    if (pops > 0 || BufferIsValid(ebuf)) {
+        GenericXLogState* x = GenericXLogStart(index);
+        MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, metabuf, 0));
+        m->n_free_blocks -= pops;
+        if (BufferIsValid(ebuf)) {
+            init_element_page(GenericXLogRegisterBuffer(x, ebuf, GENERIC_XLOG_FULL_IMAGE));
+            m->insert_block = BufferGetBlockNumber(ebuf);
+        }
+        GenericXLogFinish(x);
+    }
+    if (BufferIsValid(ebuf)) UnlockReleaseBuffer(ebuf);
+    UnlockReleaseBuffer(metabuf);
+    return id;
+}
+
+// Step 2: allocate a slot and write the node. Returns its id. With a
+// target (a slot pick_slot chose and the merger recorded), writes only
+// there; kNoNode when the slot was taken meanwhile (an insert that bypasses
+// the pending list).
+NodeId write_node(InsertState* is, ItemPointer tid, NodeId target = kNoNode) {
     Relation index = is->index;
     const Geometry& g = is->g;
     Buffer metabuf = ReadBuffer(index, kMetaBlock);
@@ -178,7 +235,23 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
     bool fresh = false;
     int pops = 0;          // free-list entries used up
     bool pop_chosen = false;  // and the chosen one too (its last free slot)
-    for (int i = static_cast<int>(meta->n_free_blocks) - 1; i >= 0; --i) {
+    if (target != kNoNode) {
+        const BlockNumber tblk = g.block_of(target);
+        Buffer b = ReadBuffer(index, tblk);
+        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(b);
+        std::uint32_t first;
+        const int nfree = find_free_slot(page, g, &first);
+        if (nfree == 0 || slot_header(slot_ptr(page, g, g.slot_of(target)))->state != kSlotFree) {
+            UnlockReleaseBuffer(b);
+            UnlockReleaseBuffer(metabuf);
+            return kNoNode;
+        }
+        ebuf = b;
+        slot = g.slot_of(target);
+        pop_chosen = nfree == 1 && meta->n_free_blocks > 0 && meta->free_blocks[meta->n_free_blocks - 1] == tblk;
+    }
+    for (int i = static_cast<int>(meta->n_free_blocks) - 1; i >= 0 && !BufferIsValid(ebuf); --i) {
         Buffer b = ReadBuffer(index, meta->free_blocks[i]);
         LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
         const int nfree = find_free_slot(BufferGetPage(b), g, &slot);
@@ -585,51 +658,91 @@ void set_dimension(Relation index, std::uint32_t dim) {
 using namespace vecdb::pg::hnsw;
 using vecdb::pg::guarded;
 
-bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, Relation /*heap*/,
-                       IndexUniqueCheck /*check*/, bool /*indexUnchanged*/, IndexInfo* /*info*/) {
-    if (isnull[0]) return false;
+namespace vecdb::pg::hnsw {
+namespace {
+
+// A resumed merge (the slot already holds the node): its lists as written,
+// and candidates for keep_in_own / force_in_edge from its level-0 list.
+bool load_written_node(InsertState* is, NodeId id, ItemPointer tid) {
+    const Geometry& g = is->g;
+    SlotHeader h;
+    NodeId nbrs[200];
+    if (id == kNoNode || id >= id_capacity(is->index, g)) return false;
+    if (!read_slot(is->index, g, id, &h, nbrs, nullptr) || h.state != kSlotLive || !ItemPointerEquals(&h.tid, tid))
+        return false;
+    is->level = h.level;
+    const std::size_t ef = static_cast<std::size_t>(g.ef_construction);
+    for (int l = 0; l <= is->level; ++l) {
+        is->cands[l] = static_cast<core::Candidate*>(palloc(std::max<std::size_t>(ef, 2 * g.m) * sizeof(core::Candidate)));
+        is->lists[l] = static_cast<NodeId*>(palloc(2 * g.m * sizeof(NodeId)));
+        is->n_cands[l] = 0;
+    }
+    is->n_lists[0] = std::min<int>(h.n0, 2 * g.m);
+    std::memcpy(is->lists[0], nbrs, is->n_lists[0] * sizeof(NodeId));
+    for (int l = 1; l <= is->level; ++l) is->n_lists[l] = read_upper_list(is->index, g, h, l, is->lists[l]);
+    int k = 0;
+    for (int i = 0; i < is->n_lists[0]; ++i) {
+        SlotHeader th;
+        if (!read_slot(is->index, g, nbrs[i], &th, nullptr, is->vecs) || th.state != kSlotLive) continue;
+        is->cands[0][k++] = core::Candidate{is->dist(is->vec, is->vecs, g.dim), nbrs[i]};
+    }
+    std::sort(is->cands[0], is->cands[0] + k,
+              [](const core::Candidate& a, const core::Candidate& b) { return a.dist < b.dist; });
+    is->n_cands[0] = k;
+    return true;
+}
+
+}  // namespace
+
+void graph_insert(Relation index, const char* vec, ItemPointer tid, ReserveFn reserve, void* arg, NodeId resume) {
     MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(ctx);
-
     MetaPage meta;
     read_meta(index, &meta);
-    if (meta.dim == 0) {
-        set_dimension(index, datum_dim(values[0], static_cast<core::ElemType>(meta.elem_type)));
-        read_meta(index, &meta);
-    }
     InsertState* is = static_cast<InsertState*>(palloc0(sizeof(InsertState)));
     is->index = index;
     geometry_from_meta(&meta, is->g);
     const Geometry& g = is->g;
     is->dist = core::resolve_distance(g.metric, g.type);
-    char* vec = static_cast<char*>(palloc(g.vec_bytes));
-    if (!prepare_vector(values[0], g, vec)) {  // zero vector under cosine
-        MemoryContextSwitchTo(old);
-        MemoryContextDelete(ctx);
-        return false;
-    }
     is->vec = vec;
-    if (rng_state == 0) rng_state = (static_cast<std::uint64_t>(MyProcPid) << 32) ^ GetCurrentTimestamp() ^ 0x9E3779B97F4A7C15ull;
-    is->level = core::random_level(rng_state, g.m);
     is->cb.func = release_ws;
     is->cb.arg = is;
     MemoryContextRegisterResetCallback(ctx, &is->cb);
-
     const std::size_t ef = static_cast<std::size_t>(g.ef_construction);
-    for (int l = 0; l <= is->level; ++l) {
-        is->cands[l] = static_cast<core::Candidate*>(palloc(ef * sizeof(core::Candidate)));
-        is->lists[l] = static_cast<NodeId*>(palloc(2 * g.m * sizeof(NodeId)));
-    }
     is->vecs_rows = std::max<std::size_t>(ef, 2 * (2 * g.m + 2));
     is->vecs = static_cast<char*>(MemoryContextAllocHuge(ctx, is->vecs_rows * g.vec_bytes));
 
-    if (meta.entry_id != kNoNode) {
-        search_candidates(is, meta);
-        release_workspace(is->ws);
-        is->ws = nullptr;
-        select_own_neighbors(is);
+    if (reserve != nullptr && load_written_node(is, resume, tid)) {
+        is->new_id = resume;
+    } else {
+        if (rng_state == 0)
+            rng_state = (static_cast<std::uint64_t>(MyProcPid) << 32) ^ GetCurrentTimestamp() ^ 0x9E3779B97F4A7C15ull;
+        is->level = core::random_level(rng_state, g.m);
+        for (int l = 0; l <= is->level; ++l) {
+            is->cands[l] = static_cast<core::Candidate*>(palloc(ef * sizeof(core::Candidate)));
+            is->lists[l] = static_cast<NodeId*>(palloc(2 * g.m * sizeof(NodeId)));
+        }
+        if (meta.entry_id != kNoNode) {
+            search_candidates(is, meta);
+            release_workspace(is->ws);
+            is->ws = nullptr;
+            select_own_neighbors(is);
+        }
+        if (reserve == nullptr) {
+            is->new_id = write_node(is, tid);
+        } else {
+            // The entry names the slot before the node exists: after a crash
+            // the next merger finds the node there (and only there) instead of
+            // writing a second one for the same row.
+            is->new_id = kNoNode;
+            for (int attempt = 0; is->new_id == kNoNode; ++attempt) {
+                if (attempt == 20) elog(ERROR, "hnsw: could not reserve a slot for a pending entry");
+                const NodeId id = pick_slot(is);
+                reserve(arg, id);
+                is->new_id = write_node(is, tid, id);
+            }
+        }
     }
-    is->new_id = write_node(is, heap_tid);
     is->n_orig0 = is->n_lists[0];
     std::memcpy(is->orig0, is->lists[0], is->n_orig0 * sizeof(NodeId));
     // Level 0: every node reachable before stays reachable (each edge a
@@ -645,5 +758,28 @@ bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer 
 
     MemoryContextSwitchTo(old);
     MemoryContextDelete(ctx);
+}
+
+}  // namespace vecdb::pg::hnsw
+
+bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, Relation /*heap*/,
+                       IndexUniqueCheck /*check*/, bool /*indexUnchanged*/, IndexInfo* /*info*/) {
+    if (isnull[0]) return false;
+    MetaPage meta;
+    read_meta(index, &meta);
+    if (meta.dim == 0) {
+        set_dimension(index, datum_dim(values[0], static_cast<core::ElemType>(meta.elem_type)));
+        read_meta(index, &meta);
+    }
+    Geometry g;
+    geometry_from_meta(&meta, g);
+    char* vec = static_cast<char*>(palloc(g.vec_bytes));
+    if (prepare_vector(values[0], g, vec)) {  // else: zero vector under cosine
+        if (pending_usable(index, g))
+            pending_insert(index, g, vec, heap_tid);
+        else
+            graph_insert(index, vec, heap_tid, nullptr, nullptr, kNoNode);
+    }
+    pfree(vec);
     return false;
 }

@@ -28,9 +28,11 @@
 
 #include "vecdb/pg/guard.h"
 #include "vecdb/pg/hnsw_graph.h"
+#include "vecdb/pg/hnsw_pending.h"
 
 extern "C" {
 #include "commands/vacuum.h"
+#include "storage/indexfsm.h"
 }
 
 namespace vecdb::pg::hnsw {
@@ -79,6 +81,9 @@ void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
         LockBuffer(buf, callback ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
         if (page_opaque(page)->kind != kPageElement) {
+            // Pending pages taken off the list: into the FSM again (it is not
+            // crash safe), for the list to reuse.
+            if (page_opaque(page)->kind == kPagePendingFree) RecordFreeIndexPage(vs->index, blk);
             UnlockReleaseBuffer(buf);
             continue;
         }
@@ -568,6 +573,11 @@ IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDel
     read_meta(index, &meta);
     if (meta.dim == 0) return stats;
 
+    // The pending list first, under the merge lock (held to the end: no
+    // merge runs beside the graph repair). Dead rows are dropped unlinked,
+    // so no entry names a heap TID this vacuum lets the table reuse.
+    merge_lock(index);
+    merge_pending(index, -1, callback, cb_state);
     MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(ctx);
     VacState* vs = start_vacuum(index, meta, ctx);
@@ -585,6 +595,8 @@ IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDel
     stats->estimated_count = false;
     MemoryContextSwitchTo(old);
     MemoryContextDelete(ctx);
+    IndexFreeSpaceMapVacuum(index);
+    merge_unlock(index);
     return stats;
 }
 
@@ -599,6 +611,10 @@ IndexBulkDeleteResult* vecdb_hnsw_vacuumcleanup(IndexVacuumInfo* info, IndexBulk
     stats->num_pages = RelationGetNumberOfBlocks(info->index);
     stats->estimated_count = false;
     if (meta.dim == 0) return stats;
+    // Insert-only tables get here through autovacuum's insert threshold:
+    // merge their pending list.
+    merge_lock(info->index);
+    merge_pending(info->index, -1, nullptr, nullptr);
     MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(ctx);
     VacState* vs = start_vacuum(info->index, meta, ctx);
@@ -609,5 +625,7 @@ IndexBulkDeleteResult* vecdb_hnsw_vacuumcleanup(IndexVacuumInfo* info, IndexBulk
     stats->num_index_tuples = vs->live;
     MemoryContextSwitchTo(old);
     MemoryContextDelete(ctx);
+    IndexFreeSpaceMapVacuum(info->index);
+    merge_unlock(info->index);
     return stats;
 }

@@ -38,12 +38,16 @@ using core::NodeId;
 using core::kNoNode;
 
 constexpr std::uint32_t kMagic = 0x56444248;  // "VDBH"
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 2: pending list (fields at the end of MetaPage)
 constexpr BlockNumber kMetaBlock = 0;
 
 // Page kinds, in the special space of every page.
 // kPageContinuation: the 2nd.. blocks of a slot that spans blocks.
-enum PageKind : std::uint16_t { kPageMeta = 1, kPageElement = 2, kPageUpper = 3, kPageContinuation = 4 };
+// kPagePending: a page of the pending list (include/vecdb/pg/hnsw_pending.h);
+// kPagePendingFree: a pending page taken off the list, for reuse (via FSM).
+enum PageKind : std::uint16_t {
+    kPageMeta = 1, kPageElement = 2, kPageUpper = 3, kPageContinuation = 4, kPagePending = 5, kPagePendingFree = 6
+};
 
 struct PageOpaque {
     std::uint16_t kind;
@@ -88,6 +92,12 @@ struct MetaPage {
     std::uint64_t live_nodes;  // approximate (statistics only)
     std::uint32_t n_free_blocks;
     BlockNumber free_blocks[kMaxFreeBlocks];  // blocks with free slots (vacuum)
+    // Pending list (version 2; hnsw_pending.h): rows inserted but not yet
+    // linked into the graph. pending_count counts the entries on the list's
+    // pages, merged ones included until their page leaves the list.
+    BlockNumber pending_head;  // InvalidBlockNumber: no pending page
+    BlockNumber pending_tail;
+    std::uint64_t pending_count;
 };
 
 // Geometry and metric of one index, read from its metapage.
@@ -174,6 +184,7 @@ struct Options {
     int32 vl_len_;
     int m;
     int ef_construction;
+    int pending_list_limit;  // kB; -1: hnsw.pending_list_limit, 0: no pending list
 };
 int option_m(Relation index);
 int option_ef_construction(Relation index);
@@ -181,6 +192,8 @@ int option_ef_construction(Relation index);
 extern int ef_search_setting;
 extern int iterative_scan_setting;  // IterativeScan
 extern int max_scan_tuples_setting;
+extern int pending_list_limit_setting;  // kB, 0: off
+int option_pending_list_limit(Relation index);  // kB in effect for this index
 enum IterativeScan : int { kIterOff = 0, kIterRelaxed = 1, kIterStrict = 2 };
 
 // Build progress subphases (ambuildphasename).
