@@ -149,3 +149,4 @@ RESET ROLE;
 DROP ROLE pending_other;
 
 DROP TABLE p, ph;
+DROP FUNCTION rnd16(), knn(regclass, vector, int, boolean), errors(regclass), summary_pending(regclass);
