@@ -25,11 +25,13 @@
 //
 // C discipline throughout: every frame calls Postgres functions that can
 // raise, so nothing here has a destructor; memory comes from palloc.
+#include <algorithm>
 #include <cmath>
 #include <cstdarg>
 
 #include "vecdb/core/half.h"
 #include "vecdb/pg/hnsw.h"
+#include "vecdb/pg/hnsw_pending.h"
 #include "vecdb/pg/vector.h"
 
 extern "C" {
@@ -55,11 +57,11 @@ constexpr std::int64_t kMaxRowsPerKind = 50;
 
 enum Kind {
     kKindMeta, kKindPage, kKindSlot, kKindLink, kKindUpper, kKindVector, kKindEntry, kKindHeapTid,
-    kKindHeapMissing, kKindHeapMismatch, kKindUnreachable, kKindFreeList, kKindDuplicate, kNumKinds
+    kKindHeapMissing, kKindHeapMismatch, kKindUnreachable, kKindFreeList, kKindDuplicate, kKindPending, kNumKinds
 };
 const char* const kKindNames[kNumKinds] = {
     "metapage", "page", "slot", "link", "upper record", "vector", "entry point", "heap tid",
-    "missing heap row", "vector mismatch", "unreachable", "free list", "duplicate",
+    "missing heap row", "vector mismatch", "unreachable", "free list", "duplicate", "pending list",
 };
 
 struct TidNode {
@@ -92,6 +94,11 @@ struct Check {
     std::int64_t n_warnings;
     std::int64_t per_kind[kNumKinds];
     char first_error[512];
+    // Unmerged pending entries sorted by heap TID (node: the slot a
+    // `linking` entry names, else kNoNode), and their vectors by pos.
+    TidNode* pending;
+    char* pending_vecs;
+    std::int64_t n_pending;
     char* vec;   // one vector
     char* vec2;  // another
     MemoryContext row_cxt;  // per heap row (detoasted values)
@@ -154,7 +161,7 @@ bool check_page_header(Check* c, BlockNumber blk, Page page) {
         report(c, true, kKindPage, blk, kNoNode, "bad page magic 0x%08x (expected 0x%08x)", op->magic, kMagic);
         return false;
     }
-    if (op->kind < kPageMeta || op->kind > kPageContinuation || (op->kind == kPageMeta) != (blk == kMetaBlock)) {
+    if (op->kind < kPageMeta || op->kind > kPagePendingFree || (op->kind == kPageMeta) != (blk == kMetaBlock)) {
         report(c, true, kKindPage, blk, kNoNode, "bad page kind %u", op->kind);
         return false;
     }
@@ -272,6 +279,7 @@ void scan_pages(Check* c) {
             continue;
         }
         if (kind == kPageUpper) continue;  // records are checked from their nodes
+        if (kind == kPagePending || kind == kPagePendingFree) continue;  // check_pending
         // Element page.
         if (g.blocks_per_slot > 1) {
             cont_expected = g.blocks_per_slot - 1;
@@ -565,6 +573,114 @@ void check_heap_tids(Check* c) {
     if (BufferIsValid(buf)) UnlockReleaseBuffer(buf);
 }
 
+// Pass 4b: the pending list. The chain from the metapage's head ends at its
+// tail, every page on it is a pending page, the entries on it add up to the
+// metapage's count, entries are sound. An unmerged entry whose heap TID a
+// live graph node also holds is legal only half-merged: the entry is
+// `linking` and names that node (docs/hnsw.md "Pending list").
+void check_pending(Check* c) {
+    const Geometry& g = c->g;
+    const MetaPage& m = c->meta;
+    if (m.pending_head == InvalidBlockNumber) {
+        if (m.pending_tail != InvalidBlockNumber || m.pending_count != 0)
+            report(c, true, kKindPending, kMetaBlock, kNoNode, "no pending head but tail %u, count %llu",
+                   m.pending_tail, static_cast<unsigned long long>(m.pending_count));
+        return;
+    }
+    std::uint8_t* seen = static_cast<std::uint8_t*>(palloc0(c->nblocks));
+    char* page = static_cast<char*>(palloc(BLCKSZ));
+    std::int64_t cap = 64;
+    c->pending = static_cast<TidNode*>(palloc(cap * sizeof(TidNode)));
+    c->pending_vecs = static_cast<char*>(MemoryContextAllocHuge(CurrentMemoryContext, cap * g.vec_bytes));
+    std::uint64_t entries = 0;
+    BlockNumber blk = m.pending_head, last = InvalidBlockNumber;
+    const BlockNumber heap_blocks = RelationGetNumberOfBlocks(c->heap);
+    while (blk != InvalidBlockNumber) {
+        CHECK_FOR_INTERRUPTS();
+        if (blk >= c->nblocks || seen[blk]) {
+            report(c, true, kKindPending, last, kNoNode, "pending list link to block %u %s", blk,
+                   blk >= c->nblocks ? "beyond the last block" : "closes a cycle");
+            return;
+        }
+        seen[blk] = 1;
+        if (c->page_kind[blk] != kPagePending) {
+            report(c, true, kKindPending, blk, kNoNode, "pending list block of kind %u", c->page_kind[blk]);
+            return;
+        }
+        copy_block(c, blk, page);
+        const PendingPageHeader* h = pending_header(page);
+        if (h->n_entries > pending_per_page(g)) {
+            report(c, true, kKindPending, blk, kNoNode, "%u pending entries, at most %u fit", h->n_entries,
+                   pending_per_page(g));
+            return;
+        }
+        entries += h->n_entries;
+        for (std::uint32_t i = 0; i < h->n_entries; ++i) {
+            PendingEntry* e = pending_entry(page, g, i);
+            if (e->state > kPendingMerged) {
+                report(c, true, kKindPending, blk, kNoNode, "entry %u has state %u", i, e->state);
+                continue;
+            }
+            if (e->state == kPendingMerged) continue;
+            if (!ItemPointerIsValid(&e->tid) || ItemPointerGetBlockNumberNoCheck(&e->tid) >= heap_blocks) {
+                report(c, true, kKindHeapTid, blk, kNoNode, "pending entry %u has heap tid (%u,%u) outside the table",
+                       i, ItemPointerGetBlockNumberNoCheck(&e->tid), ItemPointerGetOffsetNumberNoCheck(&e->tid));
+                continue;
+            }
+            char why[200];
+            if (!vector_sound(c, pending_vector(e), why, sizeof(why)))
+                report(c, true, kKindVector, blk, kNoNode, "pending entry %u: %s", i, why);
+            if (c->n_pending == cap) {
+                cap *= 2;
+                c->pending = static_cast<TidNode*>(repalloc(c->pending, cap * sizeof(TidNode)));
+                c->pending_vecs = static_cast<char*>(repalloc_huge(c->pending_vecs, cap * g.vec_bytes));
+            }
+            // The vector goes with the entry's position: keep it in `node`'s
+            // stead until sorted (TidNode has no room), so sort a copy below.
+            c->pending[c->n_pending].tid = e->tid;
+            c->pending[c->n_pending].node = e->state == kPendingLinking ? e->node : kNoNode;
+            std::memcpy(c->pending_vecs + c->n_pending * g.vec_bytes, pending_vector(e), g.vec_bytes);
+            ++c->n_pending;
+        }
+        last = blk;
+        blk = h->next;
+    }
+    if (last != m.pending_tail)
+        report(c, true, kKindPending, kMetaBlock, kNoNode, "pending list ends at block %u, the metapage says %u", last,
+               m.pending_tail);
+    if (entries != m.pending_count)
+        report(c, true, kKindPending, kMetaBlock, kNoNode, "pending pages hold %llu entries, the metapage counts %llu",
+               static_cast<unsigned long long>(entries), static_cast<unsigned long long>(m.pending_count));
+    // Sort the entries by TID, their vectors with them.
+    int* perm = static_cast<int*>(palloc(sizeof(int) * (c->n_pending + 1)));
+    for (std::int64_t i = 0; i < c->n_pending; ++i) perm[i] = static_cast<int>(i);
+    TidNode* by_tid = c->pending;
+    std::sort(perm, perm + c->n_pending, [by_tid](int a, int b) {
+        return ItemPointerCompare(&by_tid[a].tid, &by_tid[b].tid) < 0;
+    });
+    TidNode* sorted = static_cast<TidNode*>(palloc(sizeof(TidNode) * (c->n_pending + 1)));
+    char* vecs = static_cast<char*>(MemoryContextAllocHuge(CurrentMemoryContext, (c->n_pending + 1) * g.vec_bytes));
+    for (std::int64_t i = 0; i < c->n_pending; ++i) {
+        sorted[i] = c->pending[perm[i]];
+        std::memcpy(vecs + i * g.vec_bytes, c->pending_vecs + perm[i] * g.vec_bytes, g.vec_bytes);
+    }
+    c->pending = sorted;
+    c->pending_vecs = vecs;
+    for (std::int64_t i = 0; i < c->n_pending; ++i) {
+        ItemPointerData tid = sorted[i].tid;
+        if (i > 0 && ItemPointerEquals(&sorted[i - 1].tid, &tid))
+            report(c, true, kKindPending, InvalidBlockNumber, kNoNode, "heap tid (%u,%u) is pending twice",
+                   ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid));
+        TidNode key;
+        key.tid = tid;
+        const TidNode* hit = static_cast<const TidNode*>(bsearch(&key, c->live, c->n_live, sizeof(TidNode), tid_node_cmp));
+        if (hit != nullptr && hit->node != sorted[i].node)
+            report(c, true, kKindPending, c->g.block_of(hit->node), hit->node,
+                   "heap tid (%u,%u) is held by node %u and by a pending entry that is not merging into it",
+                   ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid), hit->node);
+    }
+}
+
 // Pass 5 (heapallindexed): each row the index should hold is there with the
 // same vector.
 void check_heap_row(Check* c, ItemPointer tid, Datum value);
@@ -592,6 +708,17 @@ void check_heap_row(Check* c, ItemPointer tid, Datum value) {
     TidNode key;
     key.tid = *tid;
     const TidNode* hit = static_cast<const TidNode*>(bsearch(&key, c->live, c->n_live, sizeof(TidNode), tid_node_cmp));
+    const TidNode* pend =
+        c->n_pending > 0
+            ? static_cast<const TidNode*>(bsearch(&key, c->pending, c->n_pending, sizeof(TidNode), tid_node_cmp))
+            : nullptr;
+    if (pend != nullptr) {
+        if (std::memcmp(c->vec, c->pending_vecs + (pend - c->pending) * g.vec_bytes, g.vec_bytes) != 0)
+            report(c, true, kKindHeapMismatch, InvalidBlockNumber, kNoNode,
+                   "pending entry's vector differs from heap row (%u,%u)", ItemPointerGetBlockNumber(tid),
+                   ItemPointerGetOffsetNumber(tid));
+        if (hit == nullptr) return;
+    }
     if (hit == nullptr) {
         report(c, true, kKindHeapMissing, InvalidBlockNumber, kNoNode, "heap row (%u,%u) is not in the index",
                ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
@@ -621,12 +748,13 @@ void summary(Check* c) {
     char detail[512];
     ::snprintf(detail, sizeof(detail),
                "blocks %u, live %lld, deleted %lld, free %lld, reachable live %lld, heap rows checked %lld, "
-               "entry %d (level %d), errors %lld, warnings %lld",
+               "entry %d (level %d), errors %lld, warnings %lld, pending %lld",
                c->nblocks, static_cast<long long>(c->n_live), static_cast<long long>(c->n_deleted),
                static_cast<long long>(c->n_free), static_cast<long long>(c->n_reached_live),
                static_cast<long long>(c->n_heap_rows),
                c->meta.entry_id == kNoNode ? -1 : static_cast<int>(c->meta.entry_id), c->meta.entry_level,
-               static_cast<long long>(c->n_errors), static_cast<long long>(c->n_warnings));
+               static_cast<long long>(c->n_errors), static_cast<long long>(c->n_warnings),
+               static_cast<long long>(c->n_pending));
     Datum values[5];
     bool nulls[5] = {false, false, true, true, false};
     values[0] = CStringGetTextDatum("info");
@@ -720,6 +848,7 @@ VECDB_FUNCTION(vecdb_index_check) {
         check_links(c);
         check_reachability(c);
         check_heap_tids(c);
+        check_pending(c);
         if (heapallindexed) check_heap_rows(c);
     }
     summary(c);

@@ -8,6 +8,7 @@
 #include <climits>
 
 #include "vecdb/pg/hnsw.h"
+#include "vecdb/pg/hnsw_pending.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -28,6 +29,7 @@ namespace vecdb::pg::hnsw {
 int ef_search_setting = 40;
 int iterative_scan_setting = kIterOff;
 int max_scan_tuples_setting = 20000;
+int pending_list_limit_setting = 4096;
 ScanStats last_scan_stats;
 
 namespace {
@@ -51,6 +53,11 @@ int option_m(Relation index) {
     return o ? o->m : kDefaultM;
 }
 
+int option_pending_list_limit(Relation index) {
+    const Options* o = reinterpret_cast<const Options*>(index->rd_options);
+    return o && o->pending_list_limit >= 0 ? o->pending_list_limit : pending_list_limit_setting;
+}
+
 int option_ef_construction(Relation index) {
     const Options* o = reinterpret_cast<const Options*>(index->rd_options);
     return o ? o->ef_construction : kDefaultEfConstruction;
@@ -66,6 +73,9 @@ void vecdb_hnsw_init(void) {
                       kDefaultM, 2, 100, AccessExclusiveLock);
     add_int_reloption(hnsw_relopt_kind, "ef_construction", "Beam width while building the graph",
                       kDefaultEfConstruction, 4, 1000, AccessExclusiveLock);
+    add_int_reloption(hnsw_relopt_kind, "pending_list_limit",
+                      "Largest pending list (kB) before inserts merge it themselves; 0: no pending list",
+                      -1, -1, MAX_KILOBYTES, ShareUpdateExclusiveLock);
 
     DefineCustomIntVariable("hnsw.ef_search", "Beam width of hnsw index scans.",
                             "Larger is slower and finds more of the true nearest neighbours.", &ef_search_setting,
@@ -79,6 +89,15 @@ void vecdb_hnsw_init(void) {
     DefineCustomIntVariable("hnsw.max_scan_tuples", "Most index nodes one iterative hnsw scan scores.", nullptr,
                             &max_scan_tuples_setting, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr,
                             nullptr);
+    DefineCustomIntVariable("hnsw.pending_list_limit",
+                            "Largest hnsw pending list before inserts merge it themselves.",
+                            "Inserts append to a pending list that scans read exactly and a background worker "
+                            "links into the graph; 0 links every row at insert time.",
+                            &pending_list_limit_setting, 4096, 0, MAX_KILOBYTES, PGC_USERSET, GUC_UNIT_KB, nullptr,
+                            nullptr, nullptr);
+    DefineCustomBoolVariable("hnsw.background_merge",
+                             "Let inserts launch a background worker that merges the hnsw pending list.", nullptr,
+                             &background_merge_setting, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("hnsw");
 }
 
@@ -86,6 +105,7 @@ static bytea* hnsw_options(Datum reloptions, bool validate) {
     static const relopt_parse_elt table[] = {
         {"m", RELOPT_TYPE_INT, offsetof(Options, m)},
         {"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
+        {"pending_list_limit", RELOPT_TYPE_INT, offsetof(Options, pending_list_limit)},
     };
     bytea* result = static_cast<bytea*>(
         build_reloptions(reloptions, validate, hnsw_relopt_kind, sizeof(Options), table, lengthof(table)));

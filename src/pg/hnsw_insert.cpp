@@ -1,5 +1,7 @@
-// aminsert for hnsw: one row into the graph on pages, visible to scans the
-// moment its transaction commits (links are written before we return).
+// Linking one row into the graph on pages (graph_insert): what aminsert does
+// when the pending list is off, and what the merger does for each pending
+// entry (hnsw_merge.cpp). aminsert itself appends to the pending list
+// (hnsw_pending.cpp) in the common case.
 //
 // 1. Search the graph for the new vector's neighbours (no lock held but one
 //    page share lock at a time), select them with the shared heuristic.
@@ -28,9 +30,10 @@
 
 #include "vecdb/pg/guard.h"
 #include "vecdb/pg/hnsw_graph.h"
+#include "vecdb/pg/hnsw_pending.h"
 
 extern "C" {
-#include "storage/indexfsm.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/timestamp.h"
 }
@@ -109,6 +112,9 @@ void search_candidates(InsertState* is, const MetaPage& meta) {
 }
 
 // Selects at most max_out of cands (nearest first; vecs row i = cands[i]).
+// The heuristic runs on row numbers (a repeated id keeps its first row), so
+// a pair distance is two row addresses, not two id lookups (the lookups were
+// 16 % of a merge's profile).
 int select_from(const InsertState* is, const core::Candidate* cands, int n, int max_out, NodeId* out) {
     const char* vecs = is->vecs;
     const std::size_t vb = is->g.vec_bytes;
@@ -118,14 +124,47 @@ int select_from(const InsertState* is, const core::Candidate* cands, int n, int 
         std::vector<std::pair<NodeId, int>> rows(static_cast<std::size_t>(n));
         for (int i = 0; i < n; ++i) rows[i] = {cands[i].id, i};
         std::sort(rows.begin(), rows.end());
-        auto row_of = [&](NodeId id) {
-            auto it = std::lower_bound(rows.begin(), rows.end(), std::make_pair(id, -1));
-            return it->second;
-        };
-        return core::select_neighbors(
-            cands, n, max_out,
-            [&](NodeId a, NodeId b) { return dist(vecs + row_of(a) * vb, vecs + row_of(b) * vb, dim); }, out);
+        std::vector<core::Candidate> by_row(static_cast<std::size_t>(n));
+        for (int i = 0; i < n; ++i) {
+            const int first = i > 0 && rows[i].first == rows[i - 1].first ? static_cast<int>(by_row[rows[i - 1].second].id)
+                                                                             : rows[i].second;
+            by_row[rows[i].second] = core::Candidate{cands[rows[i].second].dist, static_cast<NodeId>(first)};
+        }
+        std::vector<NodeId> picked(static_cast<std::size_t>(max_out));
+        const int k = core::select_neighbors(
+            by_row.data(), n, max_out,
+            [&](NodeId a, NodeId b) { return dist(vecs + a * vb, vecs + b * vb, dim); }, picked.data());
+        for (int i = 0; i < k; ++i) out[i] = cands[picked[i]].id;
+        return k;
     });
+}
+
+// read_slot through the block->buffer hints of the insert's workspace
+// (ReadRecentBuffer: no buffer-mapping lookup; those lookups were a quarter
+// of a merge's profile). Same locking as read_slot.
+bool fetch_slot(const InsertState* is, NodeId id, SlotHeader* hdr, NodeId* nbrs, void* vec) {
+    const Geometry& g = is->g;
+    Workspace* ws = is->ws;
+    const BlockNumber blk = g.block_of(id);
+    if (ws == nullptr || g.blocks_per_slot > 1 || g.packed || id == kNoNode || blk == kMetaBlock || blk >= ws->hints.size())
+        return read_slot(is->index, g, id, hdr, nbrs, vec);
+    Buffer buf = ws->hints[blk];
+    if (buf == InvalidBuffer || !ReadRecentBuffer(is->index->rd_node, MAIN_FORKNUM, blk, buf)) {
+        buf = ReadBufferExtended(is->index, MAIN_FORKNUM, blk, RBM_NORMAL, nullptr);
+        ws->hints[blk] = buf;
+    }
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    if (page_opaque(page)->kind != kPageElement) {
+        UnlockReleaseBuffer(buf);
+        return false;
+    }
+    char* slot = slot_ptr_id(page, g, id);
+    std::memcpy(hdr, slot, sizeof(SlotHeader));
+    if (nbrs) std::memcpy(nbrs, slot_neighbors(slot), std::min<int>(hdr->n0, 2 * g.m) * sizeof(NodeId));
+    if (vec) std::memcpy(vec, slot + g.vec_offset, g.vec_bytes);
+    UnlockReleaseBuffer(buf);
+    return true;
 }
 
 // Step 1b: the new node's neighbours per level.
@@ -139,7 +178,7 @@ void select_own_neighbors(InsertState* is) {
         int kept = 0;
         for (int i = 0; i < n; ++i) {
             SlotHeader h;
-            if (!read_slot(is->index, g, is->cands[l][i].id, &h, nullptr, is->vecs + kept * g.vec_bytes)) continue;
+            if (!fetch_slot(is, is->cands[l][i].id, &h, nullptr, is->vecs + kept * g.vec_bytes)) continue;
             if (h.state != kSlotLive) continue;
             is->cands[l][kept++] = is->cands[l][i];
         }
@@ -166,8 +205,101 @@ Buffer extend(Relation index) {
     return buf;
 }
 
-// Step 2: allocate a slot and write the node. Returns its id.
-NodeId write_node(InsertState* is, ItemPointer tid) {
+// A block with a free slot from the free space map, exclusively locked
+// (*slot, *nfree set), or InvalidBuffer. Vacuum records element pages below
+// the pending list's request (kFsmElementFree), so the list never takes
+// them; this request also finds reclaimed pending pages, which are left to
+// the list (the search moves on; taking them would make the next list grow
+// the index while freed slots wait). The map is a hint: a page found used up
+// is set to zero, and after a few misses the caller extends.
+Buffer free_space_block(Relation index, const Geometry& g, std::uint32_t* slot, int* nfree) {
+    for (int tries = 0; tries < 8; ++tries) {
+        const BlockNumber blk = GetPageWithFreeSpace(index, kFsmElementFree);
+        if (blk == InvalidBlockNumber) break;
+        Buffer b = ReadBuffer(index, blk);
+        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(b);
+        if (page_opaque(page)->kind == kPagePendingFree) {
+            UnlockReleaseBuffer(b);
+            continue;
+        }
+        const int n = find_free_slot(page, blk, g, slot);
+        if (n <= 1) RecordPageWithFreeSpace(index, blk, 0);  // used up now
+        if (n > 0) {
+            *nfree = n;
+            return b;
+        }
+        UnlockReleaseBuffer(b);
+    }
+    return InvalidBuffer;
+}
+
+// The merger's allocation (a reserved slot, see graph_insert): a slot that
+// is free now, without writing it. Free slots only appear through VACUUM,
+// which holds the merge lock like the merger: a block seen full stays full,
+// so trailing full free-list blocks are popped here. A fresh page is written
+// empty (with the metapage's insert block) in its own record.
+NodeId pick_slot(InsertState* is) {
+    Relation index = is->index;
+    const Geometry& g = is->g;
+    Buffer metabuf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+    const MetaPage* meta = page_meta(BufferGetPage(metabuf));
+    NodeId id = kNoNode;
+    std::uint32_t slot = 0;
+    int pops = 0;
+    for (int i = static_cast<int>(meta->n_free_blocks) - 1; i >= 0 && id == kNoNode; --i) {
+        Buffer b = ReadBuffer(index, meta->free_blocks[i]);
+        LockBuffer(b, BUFFER_LOCK_SHARE);
+        if (find_free_slot(BufferGetPage(b), meta->free_blocks[i], g, &slot) > 0)
+            id = g.id_of(meta->free_blocks[i], slot);
+        else
+            ++pops;
+        UnlockReleaseBuffer(b);
+    }
+    // Blocks vacuum recorded in the free space map (the metapage list is
+    // full).
+    if (id == kNoNode) {
+        int nfree = 0;
+        Buffer b = free_space_block(index, g, &slot, &nfree);
+        if (BufferIsValid(b)) {
+            id = g.id_of(BufferGetBlockNumber(b), slot);
+            UnlockReleaseBuffer(b);
+        }
+    }
+    if (id == kNoNode && meta->insert_block != InvalidBlockNumber) {
+        Buffer b = ReadBuffer(index, meta->insert_block);
+        LockBuffer(b, BUFFER_LOCK_SHARE);
+        if (find_free_slot(BufferGetPage(b), meta->insert_block, g, &slot) > 0) id = g.id_of(meta->insert_block, slot);
+        UnlockReleaseBuffer(b);
+    }
+    Buffer ebuf = InvalidBuffer;
+    if (id == kNoNode) {
+        LockRelationForExtension(index, ExclusiveLock);
+        ebuf = extend(index);
+        UnlockRelationForExtension(index, ExclusiveLock);
+        id = g.id_of(BufferGetBlockNumber(ebuf), 0);
+    }
+    if (pops > 0 || BufferIsValid(ebuf)) {
+        GenericXLogState* x = GenericXLogStart(index);
+        MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, metabuf, 0));
+        m->n_free_blocks -= pops;
+        if (BufferIsValid(ebuf)) {
+            init_element_page(GenericXLogRegisterBuffer(x, ebuf, GENERIC_XLOG_FULL_IMAGE));
+            m->insert_block = BufferGetBlockNumber(ebuf);
+        }
+        GenericXLogFinish(x);
+    }
+    if (BufferIsValid(ebuf)) UnlockReleaseBuffer(ebuf);
+    UnlockReleaseBuffer(metabuf);
+    return id;
+}
+
+// Step 2: allocate a slot and write the node. Returns its id. With a
+// target (a slot pick_slot chose and the merger recorded), writes only
+// there; kNoNode when the slot was taken meanwhile (an insert that bypasses
+// the pending list).
+NodeId write_node(InsertState* is, ItemPointer tid, NodeId target = kNoNode) {
     Relation index = is->index;
     const Geometry& g = is->g;
     Buffer metabuf = ReadBuffer(index, kMetaBlock);
@@ -181,13 +313,30 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
     bool pop_chosen = false;  // and the chosen one too (its last free slot)
     SlotTarget packed;     // packed layout: head and (straddling) tail block
     if (g.packed) {
+        // No pending list with the packed layout (pending_usable), so no target.
+        Assert(target == kNoNode);
         choose_packed_slot(index, g, meta, &packed);
         ebuf = packed.head;
         slot = packed.slot;
         fresh = packed.head_fresh;
         pops = packed.pops;
+    } else if (target != kNoNode) {
+        const BlockNumber tblk = g.block_of(target);
+        Buffer b = ReadBuffer(index, tblk);
+        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(b);
+        std::uint32_t first;
+        const int nfree = find_free_slot(page, tblk, g, &first);
+        if (nfree == 0 || slot_header(slot_ptr(page, g, tblk, g.slot_of(target)))->state != kSlotFree) {
+            UnlockReleaseBuffer(b);
+            UnlockReleaseBuffer(metabuf);
+            return kNoNode;
+        }
+        ebuf = b;
+        slot = g.slot_of(target);
+        pop_chosen = nfree == 1 && meta->n_free_blocks > 0 && meta->free_blocks[meta->n_free_blocks - 1] == tblk;
     }
-    for (int i = static_cast<int>(meta->n_free_blocks) - 1; i >= 0 && !g.packed; --i) {
+    for (int i = static_cast<int>(meta->n_free_blocks) - 1; i >= 0 && !g.packed && !BufferIsValid(ebuf); --i) {
         Buffer b = ReadBuffer(index, meta->free_blocks[i]);
         LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
         const int nfree = find_free_slot(BufferGetPage(b), BufferGetBlockNumber(b), g, &slot);
@@ -201,21 +350,10 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
     }
     // The metapage lists at most kMaxFreeBlocks blocks with free slots;
     // vacuum records the others in the free space map (a delete-heavy table
-    // frees slots on nearly every page). A block found there that still has
-    // more free slots goes on the metapage list for the next inserts.
-    BlockNumber fsm_keep = InvalidBlockNumber;
-    for (int tries = 0; !BufferIsValid(ebuf) && !g.packed && tries < 4; ++tries) {
-        const BlockNumber fb = GetFreeIndexPage(index);
-        if (fb == InvalidBlockNumber) break;
-        Buffer b = ReadBuffer(index, fb);
-        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
-        const int nfree = find_free_slot(BufferGetPage(b), fb, g, &slot);
-        if (nfree > 0) {
-            ebuf = b;
-            if (nfree > 1) fsm_keep = fb;
-        } else {
-            UnlockReleaseBuffer(b);
-        }
+    // frees slots on nearly every page).
+    if (!BufferIsValid(ebuf) && !g.packed) {
+        int nfree = 0;
+        ebuf = free_space_block(index, g, &slot, &nfree);
     }
     if (!BufferIsValid(ebuf) && g.blocks_per_slot == 1 && meta->insert_block != InvalidBlockNumber) {
         Buffer b = ReadBuffer(index, meta->insert_block);
@@ -317,8 +455,6 @@ NodeId write_node(InsertState* is, ItemPointer tid) {
 
     MetaPage* m = page_meta(mp);
     m->n_free_blocks -= pops + (pop_chosen ? 1 : 0);
-    if (fsm_keep != InvalidBlockNumber && m->n_free_blocks < static_cast<std::uint32_t>(kMaxFreeBlocks))
-        m->free_blocks[m->n_free_blocks++] = fsm_keep;
     if (g.packed && packed.insert_block != InvalidBlockNumber) m->insert_block = packed.insert_block;
     if (fresh && g.blocks_per_slot == 1 && !g.packed) m->insert_block = eblk;
     if (ufresh) m->upper_block = BufferGetBlockNumber(ubuf);
@@ -427,7 +563,7 @@ void write_own_list(InsertState* is) {
     NodeId next[200];
     for (int attempt = 0; attempt < 5; ++attempt) {
         SlotHeader h;
-        if (!read_slot(is->index, is->g, is->new_id, &h, cur, nullptr) || h.state != kSlotLive) return;
+        if (!fetch_slot(is, is->new_id, &h, cur, nullptr) || h.state != kSlotLive) return;
         const int n = std::min<int>(h.n0, max);
         int newn;
         if (n == is->n_orig0 && std::memcmp(cur, is->orig0, n * sizeof(NodeId)) == 0) {
@@ -474,7 +610,7 @@ int link_back(InsertState* is, NodeId nb, int level) {
         int n_keep = 0;
         SlotHeader h;
         char* nbvec = is->vecs;  // row 0: nb itself; rows 1..: candidates
-        if (!read_slot(index, g, nb, &h, level == 0 ? cur : nullptr, nullptr) || h.state != kSlotLive)
+        if (!fetch_slot(is, nb, &h, level == 0 ? cur : nullptr, nullptr) || h.state != kSlotLive)
             return kNoTarget;
         const int n = level == 0 ? std::min<int>(h.n0, max) : read_upper_list(index, g, h, level, cur);
         if (in_list(cur, n, is->new_id)) return kLinked;
@@ -486,12 +622,12 @@ int link_back(InsertState* is, NodeId nb, int level) {
         } else {
             // Full: re-select among the old neighbours and the new node.
             SlotHeader tmp;
-            if (!read_slot(index, g, nb, &tmp, nullptr, nbvec)) return kNoTarget;
+            if (!fetch_slot(is, nb, &tmp, nullptr, nbvec)) return kNoTarget;
             char* rows = is->vecs + g.vec_bytes;
             int k = 0;
             for (int i = 0; i < n; ++i) {
                 char* dst = rows + k * g.vec_bytes;
-                if (!read_slot(index, g, cur[i], &tmp, nullptr, dst) || tmp.state == kSlotFree) continue;
+                if (!fetch_slot(is, cur[i], &tmp, nullptr, dst) || tmp.state == kSlotFree) continue;
                 cands[k] = core::Candidate{is->dist(nbvec, dst, g.dim), cur[i]};
                 live[k] = tmp.state == kSlotLive;
                 ++k;
@@ -545,7 +681,6 @@ int link_back(InsertState* is, NodeId nb, int level) {
 // farthest entry the new node itself points at, else of x's farthest entry;
 // the evicted live entry is kept in the new node's list (x -> new -> it).
 void force_in_edge(InsertState* is) {
-    Relation index = is->index;
     const Geometry& g = is->g;
     const int max = 2 * g.m;
     NodeId cur[200];
@@ -556,7 +691,7 @@ void force_in_edge(InsertState* is) {
         if (!in_list(is->lists[0], is->n_lists[0], x)) continue;
         for (int attempt = 0; attempt < 3; ++attempt) {
             SlotHeader h;
-            if (!read_slot(index, g, x, &h, cur, is->vecs) || h.state != kSlotLive) break;
+            if (!fetch_slot(is, x, &h, cur, is->vecs) || h.state != kSlotLive) break;
             const int n = std::min<int>(h.n0, max);
             if (in_list(cur, n, is->new_id)) return;
             std::memcpy(next, cur, n * sizeof(NodeId));
@@ -573,7 +708,7 @@ void force_in_edge(InsertState* is) {
                     SlotHeader th;
                     int rank;
                     float d = 0;
-                    if (!read_slot(index, g, cur[i], &th, nullptr, is->vecs + g.vec_bytes) || th.state != kSlotLive) {
+                    if (!fetch_slot(is, cur[i], &th, nullptr, is->vecs + g.vec_bytes) || th.state != kSlotLive) {
                         rank = 2;
                     } else {
                         rank = in_list(is->lists[0], is->n_lists[0], cur[i]) ? 1 : 0;
@@ -623,51 +758,89 @@ void set_dimension(Relation index, std::uint32_t dim) {
 using namespace vecdb::pg::hnsw;
 using vecdb::pg::guarded;
 
-bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, Relation /*heap*/,
-                       IndexUniqueCheck /*check*/, bool /*indexUnchanged*/, IndexInfo* /*info*/) {
-    if (isnull[0]) return false;
+namespace vecdb::pg::hnsw {
+namespace {
+
+// A resumed merge (the slot already holds the node): its lists as written,
+// and candidates for keep_in_own / force_in_edge from its level-0 list.
+bool load_written_node(InsertState* is, NodeId id, ItemPointer tid) {
+    const Geometry& g = is->g;
+    SlotHeader h;
+    NodeId nbrs[200];
+    if (id == kNoNode || id >= id_capacity(is->index, g)) return false;
+    if (!read_slot(is->index, g, id, &h, nbrs, nullptr) || h.state != kSlotLive || !ItemPointerEquals(&h.tid, tid))
+        return false;
+    is->level = h.level;
+    const std::size_t ef = static_cast<std::size_t>(g.ef_construction);
+    for (int l = 0; l <= is->level; ++l) {
+        is->cands[l] = static_cast<core::Candidate*>(palloc(std::max<std::size_t>(ef, 2 * g.m) * sizeof(core::Candidate)));
+        is->lists[l] = static_cast<NodeId*>(palloc(2 * g.m * sizeof(NodeId)));
+        is->n_cands[l] = 0;
+    }
+    is->n_lists[0] = std::min<int>(h.n0, 2 * g.m);
+    std::memcpy(is->lists[0], nbrs, is->n_lists[0] * sizeof(NodeId));
+    for (int l = 1; l <= is->level; ++l) is->n_lists[l] = read_upper_list(is->index, g, h, l, is->lists[l]);
+    int k = 0;
+    for (int i = 0; i < is->n_lists[0]; ++i) {
+        SlotHeader th;
+        if (!read_slot(is->index, g, nbrs[i], &th, nullptr, is->vecs) || th.state != kSlotLive) continue;
+        is->cands[0][k++] = core::Candidate{is->dist(is->vec, is->vecs, g.dim), nbrs[i]};
+    }
+    std::sort(is->cands[0], is->cands[0] + k,
+              [](const core::Candidate& a, const core::Candidate& b) { return a.dist < b.dist; });
+    is->n_cands[0] = k;
+    return true;
+}
+
+}  // namespace
+
+void graph_insert(Relation index, const char* vec, ItemPointer tid, ReserveFn reserve, void* arg, NodeId resume) {
     MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(ctx);
-
     MetaPage meta;
     read_meta(index, &meta);
-    if (meta.dim == 0) {
-        set_dimension(index, datum_dim(values[0], static_cast<core::ElemType>(meta.elem_type)));
-        read_meta(index, &meta);
-    }
     InsertState* is = static_cast<InsertState*>(palloc0(sizeof(InsertState)));
     is->index = index;
     geometry_from_meta(&meta, is->g);
     const Geometry& g = is->g;
     is->dist = core::resolve_distance(g.metric, g.type);
-    char* vec = static_cast<char*>(palloc(g.vec_bytes));
-    if (!prepare_vector(values[0], g, vec)) {  // zero vector under cosine
-        MemoryContextSwitchTo(old);
-        MemoryContextDelete(ctx);
-        return false;
-    }
     is->vec = vec;
-    if (rng_state == 0) rng_state = (static_cast<std::uint64_t>(MyProcPid) << 32) ^ GetCurrentTimestamp() ^ 0x9E3779B97F4A7C15ull;
-    is->level = core::random_level(rng_state, g.m);
     is->cb.func = release_ws;
     is->cb.arg = is;
     MemoryContextRegisterResetCallback(ctx, &is->cb);
-
     const std::size_t ef = static_cast<std::size_t>(g.ef_construction);
-    for (int l = 0; l <= is->level; ++l) {
-        is->cands[l] = static_cast<core::Candidate*>(palloc(ef * sizeof(core::Candidate)));
-        is->lists[l] = static_cast<NodeId*>(palloc(2 * g.m * sizeof(NodeId)));
-    }
     is->vecs_rows = std::max<std::size_t>(ef, 2 * (2 * g.m + 2));
     is->vecs = static_cast<char*>(MemoryContextAllocHuge(ctx, is->vecs_rows * g.vec_bytes));
 
-    if (meta.entry_id != kNoNode) {
-        search_candidates(is, meta);
-        release_workspace(is->ws);
-        is->ws = nullptr;
-        select_own_neighbors(is);
+    if (reserve != nullptr && load_written_node(is, resume, tid)) {
+        is->new_id = resume;
+    } else {
+        if (rng_state == 0)
+            rng_state = (static_cast<std::uint64_t>(MyProcPid) << 32) ^ GetCurrentTimestamp() ^ 0x9E3779B97F4A7C15ull;
+        is->level = core::random_level(rng_state, g.m);
+        for (int l = 0; l <= is->level; ++l) {
+            is->cands[l] = static_cast<core::Candidate*>(palloc(ef * sizeof(core::Candidate)));
+            is->lists[l] = static_cast<NodeId*>(palloc(2 * g.m * sizeof(NodeId)));
+        }
+        if (meta.entry_id != kNoNode) {
+            search_candidates(is, meta);  // is->ws stays: its buffer hints serve fetch_slot
+            select_own_neighbors(is);
+        }
+        if (reserve == nullptr) {
+            is->new_id = write_node(is, tid);
+        } else {
+            // The entry names the slot before the node exists: after a crash
+            // the next merger finds the node there (and only there) instead of
+            // writing a second one for the same row.
+            is->new_id = kNoNode;
+            for (int attempt = 0; is->new_id == kNoNode; ++attempt) {
+                if (attempt == 20) elog(ERROR, "hnsw: could not reserve a slot for a pending entry");
+                const NodeId id = pick_slot(is);
+                reserve(arg, id);
+                is->new_id = write_node(is, tid, id);
+            }
+        }
     }
-    is->new_id = write_node(is, heap_tid);
     is->n_orig0 = is->n_lists[0];
     std::memcpy(is->orig0, is->lists[0], is->n_orig0 * sizeof(NodeId));
     // Level 0: every node reachable before stays reachable (each edge a
@@ -683,5 +856,28 @@ bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer 
 
     MemoryContextSwitchTo(old);
     MemoryContextDelete(ctx);
+}
+
+}  // namespace vecdb::pg::hnsw
+
+bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer heap_tid, Relation /*heap*/,
+                       IndexUniqueCheck /*check*/, bool /*indexUnchanged*/, IndexInfo* /*info*/) {
+    if (isnull[0]) return false;
+    MetaPage meta;
+    read_meta(index, &meta);
+    if (meta.dim == 0) {
+        set_dimension(index, datum_dim(values[0], static_cast<core::ElemType>(meta.elem_type)));
+        read_meta(index, &meta);
+    }
+    Geometry g;
+    geometry_from_meta(&meta, g);
+    char* vec = static_cast<char*>(palloc(g.vec_bytes));
+    if (prepare_vector(values[0], g, vec)) {  // else: zero vector under cosine
+        if (pending_usable(index, g))
+            pending_insert(index, g, vec, heap_tid);
+        else
+            graph_insert(index, vec, heap_tid, nullptr, nullptr, kNoNode);
+    }
+    pfree(vec);
     return false;
 }

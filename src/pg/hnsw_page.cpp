@@ -79,6 +79,8 @@ void init_meta_page(Page page, const Geometry& g) {
     meta->entry_level = -1;
     meta->insert_block = InvalidBlockNumber;
     meta->upper_block = InvalidBlockNumber;
+    meta->pending_head = InvalidBlockNumber;
+    meta->pending_tail = InvalidBlockNumber;
     // Everything up to the end of MetaPage survives full-page images.
     reinterpret_cast<PageHeader>(page)->pd_lower =
         static_cast<LocationIndex>(reinterpret_cast<char*>(meta + 1) - reinterpret_cast<char*>(page));

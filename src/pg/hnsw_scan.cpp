@@ -23,6 +23,7 @@
 
 #include "vecdb/pg/guard.h"
 #include "vecdb/pg/hnsw_graph.h"
+#include "vecdb/pg/hnsw_pending.h"
 
 extern "C" {
 #include "pgstat.h"
@@ -51,6 +52,10 @@ struct ScanOpaque {
     std::uint32_t walk_slot;
     BlockNumber walk_nblocks;
     MemoryContextCallback cb;
+    // Pending list entries (hnsw_pending.cpp), loaded by the first gettuple.
+    MemoryContext pending_cxt;
+    PendingScan* pending;
+    bool pending_loaded;
 };
 
 void release_on_reset(void* arg) {
@@ -215,6 +220,23 @@ bool next_unordered(IndexScanDesc scan, ScanOpaque* so) {
     return false;
 }
 
+bool graph_next_ordered(IndexScanDesc scan, void* so) { return next_ordered(scan, static_cast<ScanOpaque*>(so)); }
+bool graph_next_unordered(IndexScanDesc scan, void* so) { return next_unordered(scan, static_cast<ScanOpaque*>(so)); }
+
+// Rows still on the pending list are scored exactly and merged into the
+// graph's stream (hnsw_pending.cpp).
+bool next_with_pending(IndexScanDesc scan, ScanOpaque* so, bool ordered) {
+    if (!so->pending_loaded) {
+        so->pending_loaded = true;
+        MemoryContext old = MemoryContextSwitchTo(so->pending_cxt);
+        pending_scan_load(scan->indexRelation, so->g, ordered ? so->query : nullptr, &so->pending);
+        MemoryContextSwitchTo(old);
+    }
+    if (so->pending == nullptr) return ordered ? next_ordered(scan, so) : next_unordered(scan, so);
+    return pending_scan_next(scan, so->pending, so->g.metric, ordered ? graph_next_ordered : graph_next_unordered, so,
+                             !ordered, so->null_query);
+}
+
 }  // namespace
 }  // namespace vecdb::pg::hnsw
 
@@ -234,6 +256,7 @@ IndexScanDesc vecdb_hnsw_beginscan(Relation index, int nkeys, int norderbys) {
     so->empty_geometry = meta.dim == 0;
     so->query = static_cast<char*>(palloc0(std::max<std::size_t>(so->g.vec_bytes, 8)));
     so->kind = QueryKind::None;
+    so->pending_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw pending scan", ALLOCSET_DEFAULT_SIZES);
     so->cb.func = release_on_reset;
     so->cb.arg = so;
     MemoryContextRegisterResetCallback(CurrentMemoryContext, &so->cb);
@@ -249,6 +272,9 @@ void vecdb_hnsw_rescan(IndexScanDesc scan, ScanKey /*keys*/, int /*nkeys*/, Scan
     so->last_dist = -std::numeric_limits<float>::infinity();
     so->stats = ScanStats{};
     so->null_query = false;
+    so->pending = nullptr;
+    so->pending_loaded = false;
+    MemoryContextReset(so->pending_cxt);
     if (so->ws != nullptr) so->ws->result.clear();
     if (norderbys == 0 || orderbys == nullptr) {
         // No ORDER BY: the planner never asks (cost is prohibitive), but
@@ -283,10 +309,10 @@ bool vecdb_hnsw_gettuple(IndexScanDesc scan, ScanDirection /*dir*/) {
                 so->started = true;
                 pgstat_count_index_scan(scan->indexRelation);
             }
-            found = next_ordered(scan, so);
+            found = next_with_pending(scan, so, true);
             break;
         case QueryKind::Unordered:
-            found = next_unordered(scan, so);
+            found = next_with_pending(scan, so, false);
             break;
     }
     last_scan_stats = so->stats;

@@ -28,9 +28,11 @@
 
 #include "vecdb/pg/guard.h"
 #include "vecdb/pg/hnsw_graph.h"
+#include "vecdb/pg/hnsw_pending.h"
 
 extern "C" {
 #include "commands/vacuum.h"
+#include "storage/freespace.h"
 #include "storage/indexfsm.h"
 }
 
@@ -73,7 +75,7 @@ void note_free_block(VacState* vs, BlockNumber blk) {
     if (vs->n_free_blocks < kMaxFreeBlocks)
         vs->free_blocks[vs->n_free_blocks++] = blk;
     else
-        RecordFreeIndexPage(vs->index, blk);
+        RecordPageWithFreeSpace(vs->index, blk, kFsmElementFree);
 }
 
 // Step 1. Without a callback (vacuumcleanup with no bulk delete) it only
@@ -86,6 +88,9 @@ void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
         LockBuffer(buf, callback ? BUFFER_LOCK_EXCLUSIVE : BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buf);
         if (page_opaque(page)->kind != kPageElement) {
+            // Pending pages taken off the list: into the FSM again (it is not
+            // crash safe), for the list to reuse.
+            if (page_opaque(page)->kind == kPagePendingFree) RecordFreeIndexPage(vs->index, blk);
             UnlockReleaseBuffer(buf);
             continue;
         }
@@ -607,6 +612,11 @@ IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDel
     read_meta(index, &meta);
     if (meta.dim == 0) return stats;
 
+    // The pending list first, under the merge lock (held to the end: no
+    // merge runs beside the graph repair). Dead rows are dropped unlinked,
+    // so no entry names a heap TID this vacuum lets the table reuse.
+    merge_lock(index);
+    merge_pending(index, -1, callback, cb_state);
     MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(ctx);
     VacState* vs = start_vacuum(index, meta, ctx);
@@ -625,6 +635,8 @@ IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDel
     stats->estimated_count = false;
     MemoryContextSwitchTo(old);
     MemoryContextDelete(ctx);
+    IndexFreeSpaceMapVacuum(index);
+    merge_unlock(index);
     return stats;
 }
 
@@ -639,6 +651,10 @@ IndexBulkDeleteResult* vecdb_hnsw_vacuumcleanup(IndexVacuumInfo* info, IndexBulk
     stats->num_pages = RelationGetNumberOfBlocks(info->index);
     stats->estimated_count = false;
     if (meta.dim == 0) return stats;
+    // Insert-only tables get here through autovacuum's insert threshold:
+    // merge their pending list.
+    merge_lock(info->index);
+    merge_pending(info->index, -1, nullptr, nullptr);
     MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(ctx);
     VacState* vs = start_vacuum(info->index, meta, ctx);
@@ -650,5 +666,7 @@ IndexBulkDeleteResult* vecdb_hnsw_vacuumcleanup(IndexVacuumInfo* info, IndexBulk
     stats->num_index_tuples = vs->live;
     MemoryContextSwitchTo(old);
     MemoryContextDelete(ctx);
+    IndexFreeSpaceMapVacuum(info->index);
+    merge_unlock(info->index);
     return stats;
 }

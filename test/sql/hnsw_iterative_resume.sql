@@ -14,10 +14,13 @@ SELECT i, (SELECT array_agg(round(random()::numeric, 4)) FROM generate_series(1,
 FROM generate_series(1, 20) i;
 ANALYZE r;
 
--- The exact filtered top 10 of every query.
+-- The exact filtered top 10 of every query (a sequential scan: an index
+-- scan without iterative scans would starve under the filter).
+SET enable_indexscan = off;
 CREATE TEMP TABLE exact AS
 SELECT rq.qid, e.id FROM rq CROSS JOIN LATERAL
   (SELECT id FROM r WHERE cat = 7 ORDER BY v <-> rq.v LIMIT 10) e;
+RESET enable_indexscan;
 
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;

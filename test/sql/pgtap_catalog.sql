@@ -117,6 +117,11 @@ INSERT INTO fn (name, args, returns, volatility, strict, parallel) VALUES
 -- and reads the whole index; OUT severity, kind, blkno, node, detail.
 INSERT INTO fn (name, args, returns, volatility, parallel) VALUES
   ('vecdb_index_check', '{regclass,boolean,boolean}', 'setof record', 'volatile', 'r');
+-- hnsw pending list (sql/parts/31_hnsw_pending.sql): merging writes the index
+-- (PARALLEL UNSAFE); counting only reads it.
+INSERT INTO fn (name, args, returns, volatility, parallel) VALUES
+  ('vecdb_hnsw_merge_pending', '{regclass}', 'bigint', 'volatile', 'u'),
+  ('vecdb_hnsw_pending_count', '{regclass}', 'bigint', 'volatile', 's');
 -- Aggregates are not strict (their transition functions are).
 INSERT INTO fn (name, args, returns, strict, is_agg) VALUES
   ('avg', '{vector}', 'vector', false, true),
@@ -219,8 +224,9 @@ SELECT set_eq(
   'the extension has exactly the listed functions, with their strictness and parallel safety');
 SELECT is_empty(
   $$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN ext_objects x ON x.classid = 'pg_proc'::regclass AND x.objid = p.oid
-     WHERE p.proparallel <> 's' AND p.proname NOT IN ('vecdb_last_scan_stats', 'vecdb_index_check') $$,
-  'every function is PARALLEL SAFE (but vecdb_last_scan_stats: backend-local state; vecdb_index_check)');
+     WHERE p.proparallel <> 's' AND p.proname NOT IN ('vecdb_last_scan_stats', 'vecdb_index_check',
+                                                       'vecdb_hnsw_merge_pending') $$,
+  'every function is PARALLEL SAFE (but vecdb_last_scan_stats: backend-local state; vecdb_index_check; vecdb_hnsw_merge_pending)');
 
 -- Operators.
 SELECT has_operator(lt, name, rt, returns) FROM op ORDER BY ord;

@@ -47,12 +47,16 @@ using core::NodeId;
 using core::kNoNode;
 
 constexpr std::uint32_t kMagic = 0x56444248;  // "VDBH"
-constexpr std::uint32_t kVersion = 2;  // 2: packed layout
+constexpr std::uint32_t kVersion = 2;  // 2: packed layout; pending list (fields at the end of MetaPage)
 constexpr BlockNumber kMetaBlock = 0;
 
 // Page kinds, in the special space of every page.
 // kPageContinuation: the 2nd.. blocks of a slot that spans blocks.
-enum PageKind : std::uint16_t { kPageMeta = 1, kPageElement = 2, kPageUpper = 3, kPageContinuation = 4 };
+// kPagePending: a page of the pending list (include/vecdb/pg/hnsw_pending.h);
+// kPagePendingFree: a pending page taken off the list, for reuse (via FSM).
+enum PageKind : std::uint16_t {
+    kPageMeta = 1, kPageElement = 2, kPageUpper = 3, kPageContinuation = 4, kPagePending = 5, kPagePendingFree = 6
+};
 
 struct PageOpaque {
     std::uint16_t kind;
@@ -75,6 +79,13 @@ struct SlotHeader {
 static_assert(sizeof(SlotHeader) == 16, "slot header is 16 bytes");
 
 constexpr int kMaxFreeBlocks = 64;
+// Free space map values (the map is a hint, not WAL-logged). Reclaimed
+// pending pages are recorded as empty (RecordFreeIndexPage) and found by the
+// pending list's GetFreeIndexPage (a BLCKSZ/2 request); element pages with
+// free slots beyond the metapage list are recorded as kFsmElementFree, below
+// that request, so the list never takes them. Slot allocation asks for
+// kFsmElementFree and so finds both kinds.
+constexpr Size kFsmElementFree = BLCKSZ / 4;
 
 // Lives at PageGetContents(metapage); pd_lower covers it (full-page images
 // keep it).
@@ -97,6 +108,12 @@ struct MetaPage {
     std::uint64_t live_nodes;  // approximate (statistics only)
     std::uint32_t n_free_blocks;
     BlockNumber free_blocks[kMaxFreeBlocks];  // blocks with free slots (vacuum)
+    // Pending list (version 2; hnsw_pending.h): rows inserted but not yet
+    // linked into the graph. pending_count counts the entries on the list's
+    // pages, merged ones included until their page leaves the list.
+    BlockNumber pending_head;  // InvalidBlockNumber: no pending page
+    BlockNumber pending_tail;
+    std::uint64_t pending_count;
 };
 
 // Bytes of the slot area of a page (between header and special space).
@@ -241,6 +258,7 @@ struct Options {
     int32 vl_len_;
     int m;
     int ef_construction;
+    int pending_list_limit;  // kB; -1: hnsw.pending_list_limit, 0: no pending list
 };
 int option_m(Relation index);
 int option_ef_construction(Relation index);
@@ -248,6 +266,8 @@ int option_ef_construction(Relation index);
 extern int ef_search_setting;
 extern int iterative_scan_setting;  // IterativeScan
 extern int max_scan_tuples_setting;
+extern int pending_list_limit_setting;  // kB, 0: off
+int option_pending_list_limit(Relation index);  // kB in effect for this index
 enum IterativeScan : int { kIterOff = 0, kIterRelaxed = 1, kIterStrict = 2 };
 
 // Build progress subphases (ambuildphasename).

@@ -1,0 +1,318 @@
+// Merging the hnsw pending list into the graph, and who does it: the
+// background worker that inserts launch, an insert over the limit
+// (back-pressure, hnsw_pending.cpp), VACUUM, vecdb_hnsw_merge_pending().
+// Only one of them at a time per index: the merge lock (hnsw_pending.h).
+//
+// Per entry, each step one GenericXLog record (at most the node's own pages:
+// no record grows because of the pending list):
+//   (a) reserve: the entry records the slot it becomes (state linking);
+//   (b) write the node into that slot (graph_insert, hnsw_insert.cpp);
+//   (c) back-links;
+//   (d) mark the entry merged.
+// A crash after (a) leaves the entry `linking`: the next merger looks at the
+// recorded slot; if it holds this heap TID the node was written and it only
+// redoes the back-links (idempotent: a list that names the node is left as
+// is), else it reserves again. A second node for the same row can never
+// appear: nodes are only written into the slot the entry names. Until (d)
+// scans return the row from the entry (exactly) and skip a graph node with
+// its TID, so a half-linked node costs nothing; after (d) the node has all
+// its back-links. Fully merged pages leave the list from the head
+// (hnsw_pending.cpp explains why concurrent scans are safe).
+#include <algorithm>
+
+#include "vecdb/pg/hnsw_pending.h"
+
+extern "C" {
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/pg_class.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/indexfsm.h"
+#include "storage/ipc.h"
+#include "tcop/tcopprot.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+}
+
+namespace vecdb::pg::hnsw {
+
+bool background_merge_setting = true;
+
+namespace {
+
+void set_entry(Relation index, const Geometry& g, BlockNumber blk, std::uint32_t i, std::uint8_t state, NodeId node) {
+    Buffer buf = ReadBuffer(index, blk);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    GenericXLogState* x = GenericXLogStart(index);
+    PendingEntry* e = pending_entry(GenericXLogRegisterBuffer(x, buf, 0), g, i);
+    e->state = state;
+    e->node = node;
+    GenericXLogFinish(x);
+    UnlockReleaseBuffer(buf);
+}
+
+struct Reservation {
+    Relation index;
+    const Geometry* g;
+    BlockNumber blk;
+    std::uint32_t i;
+};
+
+void reserve_slot(void* arg, NodeId id) {
+    const Reservation* r = static_cast<const Reservation*>(arg);
+    set_entry(r->index, *r->g, r->blk, r->i, kPendingLinking, id);
+}
+
+// Takes the head page off the list if every entry on it is merged: the tail
+// is emptied in place, any other page becomes free. False when entries were
+// appended meanwhile. *freed: the page went to the FSM.
+bool reclaim_head(Relation index, const Geometry& g, BlockNumber blk, bool* freed) {
+    *freed = false;
+    Buffer metabuf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+    if (page_meta(BufferGetPage(metabuf))->pending_head != blk) {
+        UnlockReleaseBuffer(metabuf);
+        return true;
+    }
+    Buffer buf = ReadBuffer(index, blk);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    Page page = BufferGetPage(buf);
+    const PendingPageHeader* h = pending_header(page);
+    const std::uint32_t n = h->n_entries;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        if (pending_entry(page, g, i)->state != kPendingMerged) {
+            UnlockReleaseBuffer(buf);
+            UnlockReleaseBuffer(metabuf);
+            return false;
+        }
+    }
+    const BlockNumber next = h->next;
+    GenericXLogState* x = GenericXLogStart(index);
+    MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, metabuf, 0));
+    m->pending_count -= std::min<std::uint64_t>(m->pending_count, n);
+    if (next == InvalidBlockNumber) {
+        pending_header(GenericXLogRegisterBuffer(x, buf, 0))->n_entries = 0;
+    } else {
+        init_pending_page(GenericXLogRegisterBuffer(x, buf, GENERIC_XLOG_FULL_IMAGE), true);
+        m->pending_head = next;
+        *freed = true;
+    }
+    GenericXLogFinish(x);
+    UnlockReleaseBuffer(buf);
+    UnlockReleaseBuffer(metabuf);
+    if (*freed) RecordFreeIndexPage(index, blk);
+    return true;
+}
+
+}  // namespace
+
+std::int64_t merge_pending(Relation index, std::int64_t max_entries, IndexBulkDeleteCallback dead, void* dead_state) {
+    MetaPage meta;
+    read_meta(index, &meta);
+    if (meta.pending_head == InvalidBlockNumber || meta.dim == 0) return 0;
+    Geometry g;
+    geometry_from_meta(&meta, g);
+    char* copy = static_cast<char*>(palloc(BLCKSZ));
+    std::int64_t done = 0;
+    bool freed_any = false;
+    for (;;) {
+        read_meta(index, &meta);
+        const BlockNumber head = meta.pending_head;
+        if (head == InvalidBlockNumber) break;
+        Buffer buf = ReadBuffer(index, head);
+        LockBuffer(buf, BUFFER_LOCK_SHARE);
+        std::memcpy(copy, BufferGetPage(buf), BLCKSZ);
+        UnlockReleaseBuffer(buf);
+        Page page = reinterpret_cast<Page>(copy);
+        if (page_opaque(page)->kind != kPagePending)
+            ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+                            errmsg("hnsw index \"%s\": pending list head %u is not a pending page",
+                                   RelationGetRelationName(index), head)));
+        const std::uint32_t n = pending_header(page)->n_entries;
+        if (n == 0) break;  // the tail, emptied
+        bool stopped = false;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            PendingEntry* e = pending_entry(page, g, i);
+            if (e->state == kPendingMerged) continue;
+            if (max_entries >= 0 && done >= max_entries) {
+                stopped = true;
+                break;
+            }
+            CHECK_FOR_INTERRUPTS();
+            if (dead == nullptr || !dead(&e->tid, dead_state)) {
+                Reservation r{index, &g, head, i};
+                graph_insert(index, pending_vector(e), &e->tid, reserve_slot, &r,
+                             e->state == kPendingLinking ? e->node : kNoNode);
+            }
+            set_entry(index, g, head, i, kPendingMerged, kNoNode);
+            ++done;
+        }
+        if (stopped) break;
+        bool freed;
+        if (reclaim_head(index, g, head, &freed)) freed_any |= freed;
+        if (!freed && max_entries >= 0 && done >= max_entries) break;
+    }
+    pfree(copy);
+    if (freed_any) IndexFreeSpaceMapVacuum(index);
+    return done;
+}
+
+namespace {
+
+// Opens the index of a merge outside an index scan (worker, SQL function):
+// the table first with RowExclusiveLock, as DML does, so that
+// vecdb_index_check's ShareLock sees no merge at work. Null when gone.
+Relation open_for_merge(Oid indexoid, Relation* heap, bool missing_ok) {
+    const Oid heapoid = IndexGetRelation(indexoid, true);
+    if (!OidIsValid(heapoid)) {
+        if (missing_ok) return nullptr;
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not an index", get_rel_name(indexoid))));
+    }
+    *heap = try_relation_open(heapoid, RowExclusiveLock);
+    if (*heap == nullptr) return nullptr;
+    Relation index = try_relation_open(indexoid, RowExclusiveLock);
+    if (index == nullptr || index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam == nullptr ||
+        index->rd_indam->aminsert != vecdb_hnsw_insert || IndexGetRelation(indexoid, true) != heapoid) {
+        if (index != nullptr) relation_close(index, RowExclusiveLock);
+        relation_close(*heap, RowExclusiveLock);
+        if (missing_ok) return nullptr;
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                        errmsg("\"%s\" is not an hnsw index", get_rel_name(indexoid))));
+    }
+    return index;
+}
+
+BackgroundWorkerHandle* worker_handle = nullptr;
+Oid worker_index = InvalidOid;
+TimestampTz last_launch = 0;
+
+}  // namespace
+
+// Launches the background merger for this index unless one is at work (or
+// this backend started one that still runs). No free worker slot: nothing
+// happens; back-pressure and VACUUM still merge.
+void launch_merger(Relation index, std::uint64_t count, std::uint64_t threshold) {
+    if (!background_merge_setting || count < threshold || !IsUnderPostmaster) return;
+    // The worker sees committed catalogs only: an index created or given a
+    // new relfilenode in this transaction is not (yet) the one it would open.
+    if (RelationUsesLocalBuffers(index) || index->rd_createSubid != InvalidSubTransactionId ||
+        index->rd_firstRelfilenodeSubid != InvalidSubTransactionId)
+        return;
+    const Oid oid = RelationGetRelid(index);
+    if (worker_handle != nullptr) {
+        pid_t pid;
+        const BgwHandleStatus st = GetBackgroundWorkerPid(worker_handle, &pid);
+        if ((st == BGWH_STARTED || st == BGWH_NOT_YET_STARTED) && worker_index == oid) return;
+        if (st == BGWH_STOPPED || st == BGWH_POSTMASTER_DIED) {
+            pfree(worker_handle);
+            worker_handle = nullptr;
+        }
+    }
+    const TimestampTz now = GetCurrentTimestamp();
+    if (now - last_launch < 50 * 1000) return;  // at most 20 launches a second
+    if (!merge_lock_conditional(index)) return;  // a merger is at work
+    merge_unlock(index);
+    BackgroundWorker w;
+    std::memset(&w, 0, sizeof(w));
+    w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    w.bgw_restart_time = BGW_NEVER_RESTART;
+    ::snprintf(w.bgw_library_name, BGW_MAXLEN, "vecdb");
+    ::snprintf(w.bgw_function_name, BGW_MAXLEN, "vecdb_hnsw_merge_worker");
+    ::snprintf(w.bgw_name, BGW_MAXLEN, "vecdb hnsw merge %u", oid);
+    ::snprintf(w.bgw_type, BGW_MAXLEN, "vecdb hnsw merge");
+    w.bgw_main_arg = ObjectIdGetDatum(oid);
+    std::memcpy(w.bgw_extra, &MyDatabaseId, sizeof(Oid));
+    w.bgw_notify_pid = 0;
+    MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+    BackgroundWorkerHandle* h = nullptr;
+    const bool ok = RegisterDynamicBackgroundWorker(&w, &h);
+    MemoryContextSwitchTo(old);
+    last_launch = now;
+    if (!ok) return;
+    if (worker_handle != nullptr) pfree(worker_handle);
+    worker_handle = h;
+    worker_index = oid;
+}
+
+}  // namespace vecdb::pg::hnsw
+
+using namespace vecdb::pg::hnsw;
+
+// The background merger: short transactions of a few hundred entries each,
+// until the list is empty, the index is gone, or another merger holds the
+// lock. Runs as the bootstrap superuser (no role login check); it only
+// merges the one index it was launched for.
+extern "C" PGDLLEXPORT void vecdb_hnsw_merge_worker(Datum arg) {
+    const Oid indexoid = DatumGetObjectId(arg);
+    Oid dboid;
+    std::memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+    BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+    pgstat_report_appname("vecdb hnsw merge");
+    for (;;) {
+        CHECK_FOR_INTERRUPTS();
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        pgstat_report_activity(STATE_RUNNING, "merging an hnsw pending list");
+        bool more = false;
+        Relation heap;
+        Relation index = open_for_merge(indexoid, &heap, true);
+        if (index != nullptr) {
+            if (merge_lock_conditional(index)) {
+                more = merge_pending(index, 200, nullptr, nullptr) > 0;
+                merge_unlock(index);
+            }
+            relation_close(index, RowExclusiveLock);
+            relation_close(heap, RowExclusiveLock);
+        }
+        CommitTransactionCommand();
+        pgstat_report_activity(STATE_IDLE, nullptr);
+        if (!more) break;
+    }
+    proc_exit(0);
+}
+
+// vecdb_hnsw_merge_pending(index regclass) RETURNS bigint: merges the whole
+// pending list now (waits for a merger at work); the index's owner only.
+VECDB_FUNCTION(vecdb_hnsw_merge_pending) {
+    const Oid indexoid = PG_GETARG_OID(0);
+    if (RecoveryInProgress())
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("recovery is in progress"),
+                        errhint("hnsw pending lists cannot be merged during recovery.")));
+    Relation heap;
+    Relation index = open_for_merge(indexoid, &heap, false);
+    if (RELATION_IS_OTHER_TEMP(index))
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("cannot access temporary indexes of other sessions")));
+    if (!pg_class_ownercheck(indexoid, GetUserId()))
+        aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, RelationGetRelationName(index));
+    merge_lock(index);
+    const std::int64_t n = merge_pending(index, -1, nullptr, nullptr);
+    merge_unlock(index);
+    relation_close(index, RowExclusiveLock);
+    relation_close(heap, RowExclusiveLock);
+    PG_RETURN_INT64(n);
+}
+
+// vecdb_hnsw_pending_count(index regclass) RETURNS bigint: entries not yet
+// merged.
+VECDB_FUNCTION(vecdb_hnsw_pending_count) {
+    const Oid indexoid = PG_GETARG_OID(0);
+    Relation index = relation_open(indexoid, AccessShareLock);
+    if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_indam == nullptr ||
+        index->rd_indam->aminsert != vecdb_hnsw_insert)
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                        errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(index))));
+    if (RELATION_IS_OTHER_TEMP(index))
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("cannot access temporary indexes of other sessions")));
+    const std::int64_t n = pending_live_count(index);
+    relation_close(index, AccessShareLock);
+    PG_RETURN_INT64(n);
+}

@@ -1,0 +1,297 @@
+// The hnsw pending list: appends (aminsert's common case) and what scans do
+// with it. The merge is in hnsw_merge.cpp; the layout in hnsw_pending.h.
+//
+// Locks. Metapage before pending pages, pending pages in chain order, never
+// the reverse:
+// - an append holds the metapage exclusively, then the tail (and a new page);
+// - a scan takes the head under the metapage's share lock and walks the chain
+//   by lock coupling (share-locks the next page before releasing the current);
+// - the merger takes the metapage and the head exclusively to take the head
+//   off the list, and locks one pending page at a time to change an entry.
+// Why a scan never follows a link into a page that left the list: a page
+// leaves only as the head, under exclusive locks on the metapage and on it.
+// The scan reaches the head under the metapage lock, and every later page
+// from a page it still holds locked; a page behind a locked page is not the
+// head, and the locked page itself cannot leave while the scan holds it. So
+// pages can be reused at once (kPagePendingFree, recorded in the FSM).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "vecdb/pg/guard.h"
+#include "vecdb/pg/hnsw_graph.h"
+#include "vecdb/pg/hnsw_pending.h"
+
+extern "C" {
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
+}
+
+namespace vecdb::pg::hnsw {
+
+void init_pending_page(Page page, bool free_page) {
+    PageInit(page, BLCKSZ, sizeof(PageOpaque));
+    PageOpaque* op = page_opaque(page);
+    op->kind = free_page ? kPagePendingFree : kPagePending;
+    op->unused = 0;
+    op->magic = kMagic;
+    PageHeader ph = reinterpret_cast<PageHeader>(page);
+    ph->pd_lower = ph->pd_upper;  // the whole area counts (deltas, images)
+    PendingPageHeader* h = pending_header(page);
+    h->next = InvalidBlockNumber;
+    h->n_entries = 0;
+    h->unused = 0;
+}
+
+bool pending_usable(Relation index, const Geometry& g) {
+    if (g.blocks_per_slot != 1 || g.packed || g.dim == 0 || pending_per_page(g) < 1) return false;
+    return option_pending_list_limit(index) > 0;
+}
+
+void merge_lock(Relation index) { LockPage(index, kMetaBlock, ExclusiveLock); }
+bool merge_lock_conditional(Relation index) { return ConditionalLockPage(index, kMetaBlock, ExclusiveLock); }
+void merge_unlock(Relation index) { UnlockPage(index, kMetaBlock, ExclusiveLock); }
+
+namespace {
+
+// A page for the list: a reclaimed pending page from the FSM, else a new one.
+// Returned exclusively locked.
+Buffer new_pending_buffer(Relation index) {
+    for (;;) {
+        const BlockNumber blk = GetFreeIndexPage(index);
+        if (blk == InvalidBlockNumber) break;
+        Buffer buf = ReadBuffer(index, blk);
+        if (ConditionalLockBuffer(buf)) {
+            if (page_opaque(BufferGetPage(buf))->kind == kPagePendingFree) return buf;
+            LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+        }
+        ReleaseBuffer(buf);  // the FSM is a hint: not ours, or busy
+    }
+    LockRelationForExtension(index, ExclusiveLock);
+    Buffer buf = ReadBufferExtended(index, MAIN_FORKNUM, P_NEW, RBM_NORMAL, nullptr);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    UnlockRelationForExtension(index, ExclusiveLock);
+    return buf;
+}
+
+void append(Relation index, const Geometry& g, const char* vec, ItemPointer tid, std::uint64_t* count) {
+    const std::uint32_t per_page = pending_per_page(g);
+    Buffer metabuf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+    const MetaPage* meta = page_meta(BufferGetPage(metabuf));
+    Buffer tail = InvalidBuffer;
+    if (meta->pending_tail != InvalidBlockNumber) {
+        tail = ReadBuffer(index, meta->pending_tail);
+        LockBuffer(tail, BUFFER_LOCK_EXCLUSIVE);
+    }
+    const bool room = BufferIsValid(tail) && pending_header(BufferGetPage(tail))->n_entries < per_page;
+    Buffer fresh = room ? InvalidBuffer : new_pending_buffer(index);
+
+    GenericXLogState* x = GenericXLogStart(index);
+    MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, metabuf, 0));
+    Page target;
+    if (room) {
+        target = GenericXLogRegisterBuffer(x, tail, 0);
+    } else {
+        target = GenericXLogRegisterBuffer(x, fresh, GENERIC_XLOG_FULL_IMAGE);
+        init_pending_page(target, false);
+        if (BufferIsValid(tail)) {
+            pending_header(GenericXLogRegisterBuffer(x, tail, 0))->next = BufferGetBlockNumber(fresh);
+        } else {
+            m->pending_head = BufferGetBlockNumber(fresh);
+        }
+        m->pending_tail = BufferGetBlockNumber(fresh);
+    }
+    PendingPageHeader* h = pending_header(target);
+    PendingEntry* e = pending_entry(target, g, h->n_entries++);
+    std::memset(e, 0, pending_entry_bytes(g));
+    e->tid = *tid;
+    e->state = kPendingNew;
+    e->node = kNoNode;
+    std::memcpy(pending_vector(e), vec, g.vec_bytes);
+    m->pending_count += 1;
+    *count = m->pending_count;
+    GenericXLogFinish(x);
+    if (BufferIsValid(fresh)) UnlockReleaseBuffer(fresh);
+    if (BufferIsValid(tail)) UnlockReleaseBuffer(tail);
+    UnlockReleaseBuffer(metabuf);
+}
+
+}  // namespace
+
+void launch_merger(Relation index, std::uint64_t count, std::uint64_t threshold);  // hnsw_merge.cpp
+
+void pending_insert(Relation index, const Geometry& g, const char* vec, ItemPointer tid) {
+    const std::uint64_t limit_entries =
+        std::max<std::uint64_t>(static_cast<std::uint64_t>(option_pending_list_limit(index)) * 1024 /
+                                    pending_entry_bytes(g), pending_per_page(g));
+    MetaPage meta;
+    read_meta(index, &meta);
+    // Back-pressure: over the limit, this insert merges (a page's worth at a
+    // time, taking turns with the background merger) until under it, so the
+    // list and the exact scoring it adds to every scan stay bounded.
+    while (meta.pending_count >= limit_entries) {
+        merge_lock(index);
+        read_meta(index, &meta);
+        if (meta.pending_count >= limit_entries) merge_pending(index, pending_per_page(g), nullptr, nullptr);
+        merge_unlock(index);
+        read_meta(index, &meta);
+    }
+    std::uint64_t count;
+    append(index, g, vec, tid, &count);
+    launch_merger(index, count, pending_per_page(g));
+}
+
+// ---- scans ------------------------------------------------------------------
+
+struct PendingHit {
+    float dist;
+    ItemPointerData tid;
+};
+
+struct PendingScan {
+    PendingHit* hits;  // nearest first (ordered scans)
+    std::size_t n;
+    std::size_t pos;
+    ItemPointerData* tids;  // sorted: graph rows to skip
+    // The graph's next row, held back while pending entries are nearer.
+    bool graph_held;
+    bool graph_done;
+    ItemPointerData graph_tid;
+    double graph_dist;
+    bool graph_null;
+};
+
+namespace {
+
+int tid_cmp(const void* a, const void* b) {
+    return ItemPointerCompare(const_cast<ItemPointer>(static_cast<const ItemPointerData*>(a)),
+                              const_cast<ItemPointer>(static_cast<const ItemPointerData*>(b)));
+}
+
+double sql_dist(core::Metric metric, float d) {
+    if (metric == core::Metric::L2) return std::sqrt(static_cast<double>(std::max(d, 0.0f)));
+    return static_cast<double>(d);
+}
+
+}  // namespace
+
+void pending_scan_load(Relation index, const Geometry& g, const char* query, PendingScan** out) {
+    *out = nullptr;
+    Buffer buf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    const BlockNumber head = page_meta(BufferGetPage(buf))->pending_head;
+    const std::uint64_t count = page_meta(BufferGetPage(buf))->pending_count;
+    if (head == InvalidBlockNumber || count == 0) {
+        UnlockReleaseBuffer(buf);
+        return;
+    }
+    Buffer next = ReadBuffer(index, head);
+    LockBuffer(next, BUFFER_LOCK_SHARE);
+    UnlockReleaseBuffer(buf);
+    buf = next;
+    const core::DistFn dist = core::resolve_distance(g.metric, g.type);
+    std::size_t cap = std::max<std::uint64_t>(count, 16);
+    PendingHit* hits = static_cast<PendingHit*>(MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(PendingHit)));
+    std::size_t n = 0;
+    for (;;) {
+        Page page = BufferGetPage(buf);
+        if (page_opaque(page)->kind != kPagePending) break;  // cannot happen (see above); be safe
+        const PendingPageHeader* h = pending_header(page);
+        for (std::uint32_t i = 0; i < h->n_entries; ++i) {
+            PendingEntry* e = pending_entry(page, g, i);
+            if (e->state == kPendingMerged) continue;
+            if (n == cap) {
+                cap *= 2;
+                hits = static_cast<PendingHit*>(repalloc_huge(hits, cap * sizeof(PendingHit)));
+            }
+            hits[n].tid = e->tid;
+            hits[n].dist = query ? dist(query, pending_vector(e), g.dim) : 0.0f;
+            ++n;
+        }
+        const BlockNumber nblk = h->next;
+        if (nblk == InvalidBlockNumber) break;
+        next = ReadBuffer(index, nblk);
+        LockBuffer(next, BUFFER_LOCK_SHARE);
+        UnlockReleaseBuffer(buf);
+        buf = next;
+    }
+    UnlockReleaseBuffer(buf);
+    if (n == 0) {
+        pfree(hits);
+        return;
+    }
+    PendingScan* ps = static_cast<PendingScan*>(palloc0(sizeof(PendingScan)));
+    ps->hits = hits;
+    ps->n = n;
+    ps->tids = static_cast<ItemPointerData*>(MemoryContextAllocHuge(CurrentMemoryContext, n * sizeof(ItemPointerData)));
+    for (std::size_t i = 0; i < n; ++i) ps->tids[i] = hits[i].tid;
+    pg_qsort(ps->tids, n, sizeof(ItemPointerData), tid_cmp);
+    if (query != nullptr)
+        std::stable_sort(hits, hits + n, [](const PendingHit& a, const PendingHit& b) { return a.dist < b.dist; });
+    *out = ps;
+}
+
+bool pending_scan_next(IndexScanDesc scan, PendingScan* ps, core::Metric metric, GraphNextFn next_graph, void* arg,
+                       bool unordered, bool null_query) {
+    // Hold back the graph's next row that is not pending.
+    while (!ps->graph_held && !ps->graph_done) {
+        if (!next_graph(scan, arg)) {
+            ps->graph_done = true;
+            break;
+        }
+        if (bsearch(&scan->xs_heaptid, ps->tids, ps->n, sizeof(ItemPointerData), tid_cmp) != nullptr) continue;
+        ps->graph_held = true;
+        ps->graph_tid = scan->xs_heaptid;
+        ps->graph_dist = scan->numberOfOrderBys > 0 ? DatumGetFloat8(scan->xs_orderbyvals[0]) : 0.0;
+        ps->graph_null = scan->numberOfOrderBys > 0 ? scan->xs_orderbynulls[0] : true;
+    }
+    const bool pending_left = ps->pos < ps->n;
+    bool take_pending;
+    if (!pending_left) {
+        take_pending = false;
+    } else if (!ps->graph_held) {
+        take_pending = true;
+    } else if (unordered) {
+        take_pending = false;  // graph rows first, then the pending ones
+    } else {
+        take_pending = sql_dist(metric, ps->hits[ps->pos].dist) <= ps->graph_dist;
+    }
+    if (take_pending) {
+        const PendingHit& hit = ps->hits[ps->pos++];
+        scan->xs_heaptid = hit.tid;
+        if (scan->numberOfOrderBys > 0) {
+            if (unordered) {
+                scan->xs_orderbyvals[0] = Float8GetDatum(std::numeric_limits<double>::quiet_NaN());
+                scan->xs_orderbynulls[0] = null_query;
+            } else {
+                scan->xs_orderbyvals[0] = Float8GetDatum(sql_dist(metric, hit.dist));
+                scan->xs_orderbynulls[0] = false;
+            }
+        }
+        scan->xs_recheckorderby = false;
+        return true;
+    }
+    if (!ps->graph_held) return false;
+    ps->graph_held = false;
+    scan->xs_heaptid = ps->graph_tid;
+    if (scan->numberOfOrderBys > 0) {
+        scan->xs_orderbyvals[0] = Float8GetDatum(ps->graph_dist);
+        scan->xs_orderbynulls[0] = ps->graph_null;
+    }
+    scan->xs_recheckorderby = false;
+    return true;
+}
+
+std::int64_t pending_live_count(Relation index) {
+    MetaPage meta;
+    read_meta(index, &meta);
+    if (meta.pending_head == InvalidBlockNumber) return 0;
+    Geometry g;
+    geometry_from_meta(&meta, g);
+    PendingScan* ps;
+    pending_scan_load(index, g, nullptr, &ps);
+    return ps ? static_cast<std::int64_t>(ps->n) : 0;
+}
+
+}  // namespace vecdb::pg::hnsw
