@@ -87,10 +87,7 @@ check_all_indexes_ok($node, 'postgres', 'after the final VACUUM');
 my $recall_after = recall();
 note("recall\@10 after the soak: $recall_after ($transactions transactions)");
 cmp_ok($recall_after, '>=', $recall_before - 0.05, "recall\@10 within 0.05 of its value before the soak ($recall_before -> $recall_after)");
-TODO: {
-    local $TODO = 'hnsw VACUUM can strand live nodes (docs/reliability.md, finding 1)';
-    cmp_ok($recall_after, '>=', $recall_before - 0.01, 'recall@10 unchanged by the soak (within 0.01)');
-}
+cmp_ok($recall_after, '>=', $recall_before - 0.01, 'recall@10 unchanged by the soak (within 0.01)');
 ok($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'items' AND autovacuum_count > 0") eq '1',
    'autovacuum ran on the table during the soak');
 ($n, $missed) = exact_match_ok($node, 'postgres', 'items', 'v', '<->', 'q.id % 7 = 0', 'items_v', 'after the soak');

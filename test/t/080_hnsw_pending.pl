@@ -59,7 +59,11 @@ sub all_found_once {
         SELECT (SELECT count(*) FROM items), count(*), count(DISTINCT id) FROM (SELECT id FROM items ORDER BY v <-> NULL) s});
     is($walk, $n, "$label: an unordered index walk returns all $n rows");
     is($distinct, $n, "$label: ... each of them once");
-    my $missed = $node->safe_psql('postgres', q{SET enable_seqscan = off; SET hnsw.ef_search = 100;
+    # A wide beam: this is about rows lost or stranded (a node nothing links
+    # to is never found, whatever the beam), not about the graph's recall at
+    # small ef_search (m = 12 on 24-dim random data misses 1-2 of 20,000 own
+    # vectors at ef_search 100).
+    my $missed = $node->safe_psql('postgres', q{SET enable_seqscan = off; SET hnsw.ef_search = 400;
         SELECT count(*) FROM items q WHERE (SELECT i.id FROM items i ORDER BY i.v <-> q.v LIMIT 1) <> q.id});
     is($missed, '0', "$label: every row is its own nearest neighbour through the index");
     my $dups = $node->safe_psql('postgres', q{SET enable_seqscan = off; SET hnsw.ef_search = 400;
