@@ -86,6 +86,7 @@ sub exact_match_ok {
     cmp_ok(scalar(@missed), '<=', 0.005 * $n, "$label: exact-match lookups through $index find at least 99.5% of $n rows")
         or diag(scalar(@missed) . " missed, $on_unreachable of them on nodes the checker reports unreachable");
     is($on_unreachable, 0, "$label: no row missed because its node is stranded (unreachable)");
+    note("exact-match: $label: " . scalar(@missed) . " of $n rows missed through $index");
     return ($n, scalar @missed);
 }
 
