@@ -153,18 +153,7 @@ bool fetch_slot(const InsertState* is, NodeId id, SlotHeader* hdr, NodeId* nbrs,
         buf = ReadBufferExtended(is->index, MAIN_FORKNUM, blk, RBM_NORMAL, nullptr);
         ws->hints[blk] = buf;
     }
-    LockBuffer(buf, BUFFER_LOCK_SHARE);
-    Page page = BufferGetPage(buf);
-    if (page_opaque(page)->kind != kPageElement) {
-        UnlockReleaseBuffer(buf);
-        return false;
-    }
-    char* slot = slot_ptr_id(page, g, id);
-    std::memcpy(hdr, slot, sizeof(SlotHeader));
-    if (nbrs) std::memcpy(nbrs, slot_neighbors(slot), std::min<int>(hdr->n0, 2 * g.m) * sizeof(NodeId));
-    if (vec) std::memcpy(vec, slot + g.vec_offset, g.vec_bytes);
-    UnlockReleaseBuffer(buf);
-    return true;
+    return read_slot_pinned(is->index, g, id, buf, hdr, nbrs, vec);
 }
 
 // Step 1b: the new node's neighbours per level.

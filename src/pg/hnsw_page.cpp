@@ -367,7 +367,12 @@ bool read_slot(Relation index, const Geometry& g, NodeId id, SlotHeader* hdr, No
     // anything links to it). No nblocks check: it costs a system call.
     const BlockNumber blk = g.block_of(id);
     if (blk == kMetaBlock || id == kNoNode || g.is_hole(id)) return false;
-    Buffer buf = ReadBuffer(index, blk);
+    return read_slot_pinned(index, g, id, ReadBuffer(index, blk), hdr, nbrs, vec);
+}
+
+bool read_slot_pinned(Relation index, const Geometry& g, NodeId id, Buffer buf, SlotHeader* hdr, NodeId* nbrs,
+                      void* vec) {
+    const BlockNumber blk = g.block_of(id);
     LockBuffer(buf, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buf);
     if (page_opaque(page)->kind != kPageElement) {

@@ -5,8 +5,10 @@ use strict;
 use warnings;
 use Test::More;
 use Exporter 'import';
+use IPC::Run;
+use PostgreSQL::Test::Utils ();
 our @EXPORT = qw(vec_sql half_sql fill_sql check_index_ok check_all_indexes_ok exact_ids index_ids exact_match_ok
-    postmaster_pid set_file_size_limit);
+    postmaster_pid set_file_size_limit background_psql_file);
 
 # SQL for the deterministic vector of row $i (an SQL expression) with $dim
 # elements in [-1, 1): a hash of (i, j) (fract(sin(...) * 43758.5453)), so
@@ -114,6 +116,23 @@ sub set_file_size_limit {
     system('prlimit', '--pid', $pid, "--fsize=$bytes:") == 0
         or die "prlimit --pid $pid --fsize=$bytes: failed (util-linux prlimit is needed)";
     return $pid;
+}
+
+# A psql running $sql in the background against $node (script and output in
+# files under the node's base directory, so no pumping is needed); returns
+# the IPC::Run harness and the output file's name.
+my $background_count = 0;
+sub background_psql_file {
+    my ($node, $sql) = @_;
+    $background_count++;
+    my $script = $node->basedir . "/bg_$background_count.sql";
+    my $outfile = $node->basedir . "/bg_$background_count.out";
+    open(my $fh, '>', $script) or die "$script: $!";
+    print $fh $sql;
+    close $fh;
+    my $h = IPC::Run::start([ 'psql', '-X', '-d', $node->connstr('postgres'), '-f', $script ],
+        '>', $outfile, '2>&1', IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
+    return ($h, $outfile);
 }
 
 1;

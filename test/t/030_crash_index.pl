@@ -30,19 +30,7 @@ my $crashes = 0;
 
 # A psql running $sql in the background (script and output in files, so no
 # pumping is needed); returns the harness and the output file's name.
-my $bg_count = 0;
-sub background {
-    my ($sql) = @_;
-    $bg_count++;
-    my $script = $node->basedir . "/bg_$bg_count.sql";
-    my $outfile = $node->basedir . "/bg_$bg_count.out";
-    open(my $fh, '>', $script) or die;
-    print $fh $sql;
-    close $fh;
-    my $h = IPC::Run::start([ 'psql', '-X', '-d', $node->connstr('postgres'), '-f', $script ],
-        '>', $outfile, '2>&1', IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-    return ($h, $outfile);
-}
+sub background { return background_psql_file($node, $_[0]); }
 sub wait_until {
     my ($cond) = @_;
     for (1 .. 6000) { return if $cond->(); usleep(20_000); }

@@ -31,19 +31,7 @@ $node->safe_psql('postgres', fill_sql('items', 1, 3000, $dim));
 $node->safe_psql('postgres', 'CREATE INDEX items_v ON items USING hnsw (v) WITH (m = 12, ef_construction = 40)');
 $node->safe_psql('postgres', 'CHECKPOINT');
 
-my $bg_count = 0;
-sub background {
-    my ($sql) = @_;
-    $bg_count++;
-    my $script = $node->basedir . "/bg_$bg_count.sql";
-    my $outfile = $node->basedir . "/bg_$bg_count.out";
-    open(my $fh, '>', $script) or die;
-    print $fh $sql;
-    close $fh;
-    my $h = IPC::Run::start([ 'psql', '-X', '-d', $node->connstr('postgres'), '-f', $script ],
-        '>', $outfile, '2>&1', IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
-    return ($h, $outfile);
-}
+sub background { return background_psql_file($node, $_[0]); }
 sub pending { return $node->safe_psql('postgres', "SELECT vecdb_hnsw_pending_count('items_v')"); }
 sub wait_until {
     my ($cond, $what) = @_;

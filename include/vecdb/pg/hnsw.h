@@ -208,6 +208,10 @@ void read_meta(Relation index, MetaPage* out);
 // Copies a slot's header, level-0 list (if nbrs) and vector (if vec);
 // false if the id cannot be a slot or the block is no element page.
 bool read_slot(Relation index, const Geometry& g, NodeId id, SlotHeader* hdr, NodeId* nbrs, void* vec);
+// The same from a buffer the caller pinned (id's block), which is locked
+// here and released on return.
+bool read_slot_pinned(Relation index, const Geometry& g, NodeId id, Buffer buf, SlotHeader* hdr, NodeId* nbrs,
+                      void* vec);
 // Where an insert puts a node in the packed layout: head block (share of the
 // slot with header and list) and, for a straddling slot, the tail block,
 // both exclusively locked (ascending block order), fresh ones still to be
