@@ -16,9 +16,14 @@ $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION vecdb');
 my $has_hnsw = $primary->safe_psql('postgres', "SELECT count(*) FROM pg_am WHERE amname = 'hnsw'");
 
+# A physical slot keeps the primary's WAL until the standby has it: without
+# one, WAL-heavy builds (wal_consistency_checking adds page images) can
+# recycle a segment before the walreceiver connects (seen once in CI).
+$primary->safe_psql('postgres', "SELECT pg_create_physical_replication_slot('standby', true)");
 $primary->backup('base');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'base', has_streaming => 1);
+$standby->append_conf('postgresql.conf', "primary_slot_name = 'standby'\n");
 $standby->start;
 
 # Deterministic 16-dimensional rows: row i is [sin(i*17+1), ..., sin(i*17+16)].

@@ -20,9 +20,14 @@ $primary->init(allows_streaming => 1);
 $primary->append_conf('postgresql.conf', "wal_consistency_checking = 'generic'\n");
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION vecdb');
+# A physical slot keeps the primary's WAL until the standby has it: without
+# one, WAL-heavy builds (wal_consistency_checking adds page images) can
+# recycle a segment before the walreceiver connects (seen once in CI).
+$primary->safe_psql('postgres', "SELECT pg_create_physical_replication_slot('standby', true)");
 $primary->backup('base');
 my $standby = PostgreSQL::Test::Cluster->new('hnsw_standby');
 $standby->init_from_backup($primary, 'base', has_streaming => 1);
+$standby->append_conf('postgresql.conf', "primary_slot_name = 'standby'\n");
 $standby->start;
 
 $primary->safe_psql('postgres', q{
