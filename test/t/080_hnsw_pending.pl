@@ -48,12 +48,15 @@ sub all_found_once {
     is($walk, $n, "$label: an unordered index walk returns all $n rows");
     is($distinct, $n, "$label: ... each of them once");
     # A wide beam: this is about rows lost or stranded (a node nothing links
-    # to is never found, whatever the beam), not about the graph's recall at
-    # small ef_search (m = 12 on 24-dim random data misses 1-2 of 20,000 own
-    # vectors at ef_search 100).
+    # to is never found, whatever the beam; the walk above and the checker's
+    # reachability count cover those exactly), not about the graph's recall:
+    # m = 12 on 24-dim random data misses 1-2 of 20,000 own vectors at
+    # ef_search 100, and a CI run once missed 1 of 21,000 at ef_search 400
+    # with no unreachable node. So at most 1 in 2,000 may be missed.
     my $missed = $node->safe_psql('postgres', q{SET enable_seqscan = off; SET hnsw.ef_search = 400;
         SELECT count(*) FROM items q WHERE (SELECT i.id FROM items i ORDER BY i.v <-> q.v LIMIT 1) <> q.id});
-    is($missed, '0', "$label: every row is its own nearest neighbour through the index");
+    note("$label: $missed of $n rows are not their own nearest neighbour through the index");
+    cmp_ok($missed * 2000, '<=', $n, "$label: every row but at most 1 in 2,000 is its own nearest neighbour through the index");
     my $dups = $node->safe_psql('postgres', q{SET enable_seqscan = off; SET hnsw.ef_search = 400;
         SELECT count(*) FROM (SELECT id FROM items ORDER BY v <-> (SELECT v FROM items WHERE id = 7) LIMIT 400) s
         GROUP BY id HAVING count(*) > 1});
