@@ -28,8 +28,7 @@ $node->safe_psql('postgres', fill_sql('items', 1, 20000, $dim));
 $node->safe_psql('postgres', 'CHECKPOINT');
 my $crashes = 0;
 
-# A psql running $sql in the background (script and output in files, so no
-# pumping is needed); returns the harness and the output file's name.
+# (VecdbTest::background_psql_file against this test's node.)
 sub background { return background_psql_file($node, $_[0]); }
 sub wait_until {
     my ($cond) = @_;
