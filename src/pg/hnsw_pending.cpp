@@ -48,9 +48,27 @@ bool pending_usable(Relation index, const Geometry& g) {
     return option_pending_list_limit(index) > 0;
 }
 
-void merge_lock(Relation index) { LockPage(index, kMetaBlock, ExclusiveLock); }
-bool merge_lock_conditional(Relation index) { return ConditionalLockPage(index, kMetaBlock, ExclusiveLock); }
-void merge_unlock(Relation index) { UnlockPage(index, kMetaBlock, ExclusiveLock); }
+// Lane locks are page-lock tags on blocks 0 .. kMergeLanes - 1 (nothing
+// else takes heavyweight page locks on an hnsw index). Several at once only
+// in ascending order (merge_lock), so waits cannot form a cycle.
+void lane_lock(Relation index, int lane) { LockPage(index, static_cast<BlockNumber>(lane), ExclusiveLock); }
+bool lane_lock_conditional(Relation index, int lane) {
+    return ConditionalLockPage(index, static_cast<BlockNumber>(lane), ExclusiveLock);
+}
+void lane_unlock(Relation index, int lane) { UnlockPage(index, static_cast<BlockNumber>(lane), ExclusiveLock); }
+int lane_lock_any(Relation index, int first) {
+    for (int k = 0; k < kMergeLanes; ++k) {
+        const int lane = (first + k) % kMergeLanes;
+        if (lane_lock_conditional(index, lane)) return lane;
+    }
+    return -1;
+}
+void merge_lock(Relation index) {
+    for (int lane = 0; lane < kMergeLanes; ++lane) lane_lock(index, lane);
+}
+void merge_unlock(Relation index) {
+    for (int lane = kMergeLanes - 1; lane >= 0; --lane) lane_unlock(index, lane);
+}
 
 namespace {
 
@@ -128,13 +146,24 @@ void pending_insert(Relation index, const Geometry& g, const char* vec, ItemPoin
     MetaPage meta;
     read_meta(index, &meta);
     // Back-pressure: over the limit, this insert merges (a page's worth at a
-    // time, taking turns with the background merger) until under it, so the
-    // list and the exact scoring it adds to every scan stay bounded.
+    // time, in a lane no other merger holds, beside the background merger)
+    // until under it, so the list and the exact scoring it adds to every
+    // scan stay bounded. A lane with nothing left sends it to wait for the
+    // next lane rather than spin on the free one.
+    int lane = MyProcPid % kMergeLanes;
+    bool wait = false;
     while (meta.pending_count >= limit_entries) {
-        merge_lock(index);
+        int got = wait ? -1 : lane_lock_any(index, lane);
+        if (got < 0) {
+            lane_lock(index, lane);
+            got = lane;
+        }
         read_meta(index, &meta);
-        if (meta.pending_count >= limit_entries) merge_pending(index, pending_per_page(g), nullptr, nullptr);
-        merge_unlock(index);
+        std::int64_t merged = 1;
+        if (meta.pending_count >= limit_entries) merged = merge_pending(index, got, pending_per_page(g), nullptr, nullptr);
+        lane_unlock(index, got);
+        wait = merged == 0;
+        lane = wait ? (got + 1) % kMergeLanes : got;
         read_meta(index, &meta);
     }
     std::uint64_t count;
@@ -146,14 +175,25 @@ void pending_insert(Relation index, const Geometry& g, const char* vec, ItemPoin
 
 struct PendingHit {
     float dist;
+    std::uint32_t seq;  // list order: ties come out in it
     ItemPointerData tid;
 };
 
 struct PendingScan {
-    PendingHit* hits;  // nearest first (ordered scans)
+    // Ordered scans: a min-heap of the first `left` hits (a LIMIT query
+    // takes a few; sorting them all cost more than scoring them). Unordered:
+    // hits[pos ..] in list order.
+    PendingHit* hits;
     std::size_t n;
     std::size_t pos;
-    ItemPointerData* tids;  // sorted: graph rows to skip
+    std::size_t left;
+    bool heap;
+    // Graph rows to skip: the TIDs of every loaded entry (one may get its
+    // node and be marked merged while this scan runs), in an open-addressing
+    // set (building it is linear; sorting them was a third of a scan's cost
+    // with a full list). Key: block << 16 | offset, never 0.
+    std::uint64_t* tid_set;
+    std::size_t tid_mask;
     // The graph's next row, held back while pending entries are nearer.
     bool graph_held;
     bool graph_done;
@@ -164,10 +204,14 @@ struct PendingScan {
 
 namespace {
 
-int tid_cmp(const void* a, const void* b) {
-    return ItemPointerCompare(const_cast<ItemPointer>(static_cast<const ItemPointerData*>(a)),
-                              const_cast<ItemPointer>(static_cast<const ItemPointerData*>(b)));
+std::uint64_t tid_key(const ItemPointerData* tid) {
+    return (static_cast<std::uint64_t>(ItemPointerGetBlockNumberNoCheck(tid)) << 16) |
+           ItemPointerGetOffsetNumberNoCheck(tid);
 }
+std::size_t tid_hash(std::uint64_t key) { return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20); }
+
+// Nearest (then earliest) at the top of the heap.
+bool hit_after(const PendingHit& a, const PendingHit& b) { return a.dist > b.dist || (a.dist == b.dist && a.seq > b.seq); }
 
 double sql_dist(core::Metric metric, float d) {
     if (metric == core::Metric::L2) return std::sqrt(static_cast<double>(std::max(d, 0.0f)));
@@ -194,6 +238,7 @@ void pending_scan_load(Relation index, const Geometry& g, const char* query, Pen
     std::size_t cap = std::max<std::uint64_t>(count, 16);
     PendingHit* hits = static_cast<PendingHit*>(MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(PendingHit)));
     std::size_t n = 0;
+
     for (;;) {
         Page page = BufferGetPage(buf);
         if (page_opaque(page)->kind != kPagePending) break;  // cannot happen (see above); be safe
@@ -206,8 +251,10 @@ void pending_scan_load(Relation index, const Geometry& g, const char* query, Pen
                 hits = static_cast<PendingHit*>(repalloc_huge(hits, cap * sizeof(PendingHit)));
             }
             hits[n].tid = e->tid;
+            hits[n].seq = static_cast<std::uint32_t>(n);
             hits[n].dist = query ? dist(query, pending_vector(e), g.dim) : 0.0f;
             ++n;
+
         }
         const BlockNumber nblk = h->next;
         if (nblk == InvalidBlockNumber) break;
@@ -224,13 +271,42 @@ void pending_scan_load(Relation index, const Geometry& g, const char* query, Pen
     PendingScan* ps = static_cast<PendingScan*>(palloc0(sizeof(PendingScan)));
     ps->hits = hits;
     ps->n = n;
-    ps->tids = static_cast<ItemPointerData*>(MemoryContextAllocHuge(CurrentMemoryContext, n * sizeof(ItemPointerData)));
-    for (std::size_t i = 0; i < n; ++i) ps->tids[i] = hits[i].tid;
-    pg_qsort(ps->tids, n, sizeof(ItemPointerData), tid_cmp);
-    if (query != nullptr)
-        std::stable_sort(hits, hits + n, [](const PendingHit& a, const PendingHit& b) { return a.dist < b.dist; });
+    ps->left = n;
+    std::size_t cap2 = 16;
+    while (cap2 < 2 * n) cap2 *= 2;
+    ps->tid_set = static_cast<std::uint64_t*>(
+        MemoryContextAllocHuge(CurrentMemoryContext, cap2 * sizeof(std::uint64_t)));
+    std::memset(ps->tid_set, 0, cap2 * sizeof(std::uint64_t));
+    ps->tid_mask = cap2 - 1;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t key = tid_key(&hits[i].tid);
+        std::size_t h = tid_hash(key) & ps->tid_mask;
+        while (ps->tid_set[h] != 0 && ps->tid_set[h] != key) h = (h + 1) & ps->tid_mask;
+        ps->tid_set[h] = key;
+    }
+    ps->heap = query != nullptr;
+    if (ps->heap) std::make_heap(hits, hits + n, hit_after);
     *out = ps;
 }
+
+namespace {
+
+bool tid_pending(const PendingScan* ps, ItemPointer tid) {
+    const std::uint64_t key = tid_key(tid);
+    for (std::size_t h = tid_hash(key) & ps->tid_mask; ps->tid_set[h] != 0; h = (h + 1) & ps->tid_mask)
+        if (ps->tid_set[h] == key) return true;
+    return false;
+}
+
+bool pending_left(const PendingScan* ps) { return ps->heap ? ps->left > 0 : ps->pos < ps->n; }
+const PendingHit& pending_peek(const PendingScan* ps) { return ps->heap ? ps->hits[0] : ps->hits[ps->pos]; }
+PendingHit pending_pop(PendingScan* ps) {
+    if (!ps->heap) return ps->hits[ps->pos++];
+    std::pop_heap(ps->hits, ps->hits + ps->left, hit_after);
+    return ps->hits[--ps->left];
+}
+
+}  // namespace
 
 bool pending_scan_next(IndexScanDesc scan, PendingScan* ps, core::Metric metric, GraphNextFn next_graph, void* arg,
                        bool unordered, bool null_query) {
@@ -240,25 +316,24 @@ bool pending_scan_next(IndexScanDesc scan, PendingScan* ps, core::Metric metric,
             ps->graph_done = true;
             break;
         }
-        if (bsearch(&scan->xs_heaptid, ps->tids, ps->n, sizeof(ItemPointerData), tid_cmp) != nullptr) continue;
+        if (tid_pending(ps, &scan->xs_heaptid)) continue;
         ps->graph_held = true;
         ps->graph_tid = scan->xs_heaptid;
         ps->graph_dist = scan->numberOfOrderBys > 0 ? DatumGetFloat8(scan->xs_orderbyvals[0]) : 0.0;
         ps->graph_null = scan->numberOfOrderBys > 0 ? scan->xs_orderbynulls[0] : true;
     }
-    const bool pending_left = ps->pos < ps->n;
     bool take_pending;
-    if (!pending_left) {
+    if (!pending_left(ps)) {
         take_pending = false;
     } else if (!ps->graph_held) {
         take_pending = true;
     } else if (unordered) {
         take_pending = false;  // graph rows first, then the pending ones
     } else {
-        take_pending = sql_dist(metric, ps->hits[ps->pos].dist) <= ps->graph_dist;
+        take_pending = sql_dist(metric, pending_peek(ps).dist) <= ps->graph_dist;
     }
     if (take_pending) {
-        const PendingHit& hit = ps->hits[ps->pos++];
+        const PendingHit hit = pending_pop(ps);
         scan->xs_heaptid = hit.tid;
         if (scan->numberOfOrderBys > 0) {
             if (unordered) {

@@ -75,6 +75,12 @@ FROM p WHERE id > 1000;
 SET enable_seqscan = off;
 SELECT count(*) AS rows, count(DISTINCT id) AS distinct_rows
 FROM (SELECT id FROM p ORDER BY v <-> '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]') s;
+-- The whole stream (pending rows come off a heap) in non-decreasing order.
+SELECT count(*) AS rows, bool_and(d >= prev) AS nondecreasing
+FROM (SELECT d, lag(d, 1, 0::float8) OVER (ORDER BY n) AS prev
+      FROM (SELECT row_number() OVER () AS n, d
+            FROM (SELECT v <-> '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]' AS d FROM p
+                  ORDER BY v <-> '[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]') s) s2) s3;
 RESET enable_seqscan;
 SELECT errors('p_v') AS errors;
 SELECT vecdb_hnsw_merge_pending('p_v') AS merged;
