@@ -250,6 +250,9 @@ void launch_merger(Relation index, std::uint64_t count, std::uint64_t threshold)
     const int free_lane = lane_lock_any(index, 0);
     if (free_lane < 0) return;  // every lane has a merger at work
     lane_unlock(index, free_lane);
+    const int slot = worker_slot_take(index);
+    if (slot < 0) return;  // enough workers at work
+    worker_slot_release(index, slot);
     BackgroundWorker w;
     std::memset(&w, 0, sizeof(w));
     w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -279,7 +282,8 @@ using namespace vecdb::pg::hnsw;
 
 // The background merger: short transactions, each merging up to a few
 // hundred entries of every lane, until a round finds nothing to do (the
-// list is empty) or the index is gone. Runs as the bootstrap superuser (no role login check); it
+// list is empty), the index is gone, or kMergeWorkers other workers are at
+// work on it. Runs as the bootstrap superuser (no role login check); it
 // only merges the one index it was launched for.
 extern "C" PGDLLEXPORT void vecdb_hnsw_merge_worker(Datum arg) {
     const Oid indexoid = DatumGetObjectId(arg);
@@ -297,7 +301,8 @@ extern "C" PGDLLEXPORT void vecdb_hnsw_merge_worker(Datum arg) {
         bool more = false;
         Relation heap;
         Relation index = open_for_merge(indexoid, &heap, true);
-        if (index != nullptr) {
+        const int slot = index != nullptr ? worker_slot_take(index) : -1;
+        if (slot >= 0) {
             // Free lanes first, then wait for the busy ones (an insert
             // under back-pressure holds one for a page's worth): a worker
             // that left while another merger held a lane would leave that
@@ -316,6 +321,9 @@ extern "C" PGDLLEXPORT void vecdb_hnsw_merge_worker(Datum arg) {
                 more |= merge_pending(index, lane, 200, nullptr, nullptr) > 0;
                 lane_unlock(index, lane);
             }
+            worker_slot_release(index, slot);
+        }
+        if (index != nullptr) {
             relation_close(index, RowExclusiveLock);
             relation_close(heap, RowExclusiveLock);
         }

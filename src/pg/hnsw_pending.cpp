@@ -48,8 +48,9 @@ bool pending_usable(Relation index, const Geometry& g) {
     return option_pending_list_limit(index) > 0;
 }
 
-// Lane locks are page-lock tags on blocks 0 .. kMergeLanes - 1 (nothing
-// else takes heavyweight page locks on an hnsw index). Several at once only
+// Lane locks are page-lock tags on blocks 0 .. kMergeLanes - 1, worker
+// slots the next kMergeWorkers (nothing else takes heavyweight page locks on
+// an hnsw index). Several at once only
 // in ascending order (merge_lock), so waits cannot form a cycle.
 void lane_lock(Relation index, int lane) { LockPage(index, static_cast<BlockNumber>(lane), ExclusiveLock); }
 bool lane_lock_conditional(Relation index, int lane) {
@@ -62,6 +63,14 @@ int lane_lock_any(Relation index, int first) {
         if (lane_lock_conditional(index, lane)) return lane;
     }
     return -1;
+}
+int worker_slot_take(Relation index) {
+    for (int slot = 0; slot < kMergeWorkers; ++slot)
+        if (ConditionalLockPage(index, static_cast<BlockNumber>(kMergeLanes + slot), ExclusiveLock)) return slot;
+    return -1;
+}
+void worker_slot_release(Relation index, int slot) {
+    UnlockPage(index, static_cast<BlockNumber>(kMergeLanes + slot), ExclusiveLock);
 }
 void merge_lock(Relation index) {
     for (int lane = 0; lane < kMergeLanes; ++lane) lane_lock(index, lane);

@@ -9,7 +9,7 @@
 #      background merger links the rows and other sessions search: at the end
 #      the list is empty without anyone calling the merge, the checker passes,
 #      and every row is found, exactly once, by an exact-match index query;
-#      several workers merge at once, one per merge lane.
+#      two workers (the most per index) merge at once in different lanes.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -120,7 +120,8 @@ for (1 .. 3000) {
     last unless grep { $_->pumpable } @h;
     usleep(20_000);
 }
-cmp_ok($saw_worker, '>=', 2, 'several background merge workers ran at once (one per merge lane)');
+cmp_ok($saw_worker, '>=', 2, 'two background merge workers ran at once (different merge lanes)');
+note("at most $saw_worker merge workers seen at once (two merge; a third leaves at once)");
 $_->finish for @h;
 $hs->finish;
 is($node->safe_psql('postgres', 'SELECT count(*) FROM items WHERE id > 100000'), $sessions * $batches * 100,

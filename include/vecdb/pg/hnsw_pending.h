@@ -73,6 +73,13 @@ bool lane_lock_conditional(Relation index, int lane);
 void lane_unlock(Relation index, int lane);
 // A lane taken without waiting, trying from `first` on; -1 when all are busy.
 int lane_lock_any(Relation index, int first);
+// Background merge workers per index at once: a worker holds one of these
+// (page-lock tags on blocks kMergeLanes ..) through each round and leaves
+// when none is free, so many inserting sessions do not fill
+// max_worker_processes with merge workers waiting on each other's lanes.
+constexpr int kMergeWorkers = 2;
+int worker_slot_take(Relation index);  // -1: all taken
+void worker_slot_release(Relation index, int slot);
 
 // Links up to max_entries pending entries of `lane` (kAllLanes: of every
 // lane; the caller holds the lane's lock, or all of them) into the graph
