@@ -1,9 +1,8 @@
 // Merging the hnsw pending list into the graph, and who does it: the
 // background worker that inserts launch, an insert over the limit
 // (back-pressure, hnsw_pending.cpp), VACUUM, vecdb_hnsw_merge_pending().
-// One merger per lane at a time (hnsw_pending.h): a worker and an insert
-// under back-pressure merge side by side; VACUUM and the SQL function take
-// every lane.
+// One merger per lane at a time (hnsw_pending.h; one lane for now, so one
+// merger per index); VACUUM and the SQL function take every lane.
 //
 // Per entry, each step one GenericXLog record (at most the node's own pages:
 // no record grows because of the pending list):

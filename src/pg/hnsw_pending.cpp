@@ -155,10 +155,10 @@ void pending_insert(Relation index, const Geometry& g, const char* vec, ItemPoin
     MetaPage meta;
     read_meta(index, &meta);
     // Back-pressure: over the limit, this insert merges (a page's worth at a
-    // time, in a lane no other merger holds, beside the background merger)
-    // until under it, so the list and the exact scoring it adds to every
-    // scan stay bounded. A lane with nothing left sends it to wait for the
-    // next lane rather than spin on the free one.
+    // time, in a lane no other merger holds, else waiting for one) until
+    // under it, so the list and the exact scoring it adds to every scan stay
+    // bounded. A lane with nothing left sends it to wait for the next lane
+    // rather than spin on a free one.
     int lane = MyProcPid % kMergeLanes;
     bool wait = false;
     while (meta.pending_count >= limit_entries) {

@@ -4,13 +4,9 @@
 -- from everything, so full neighbour lists re-selected by the heuristic
 -- drop it, and nodes whose only in-edges ran through deleted ones used to
 -- be stranded by vacuum. Counts of 'unreachable' rows of vecdb_index_check
--- must be 0 after every step. Rows go through the pending list and are
--- merged by one linker (vecdb_hnsw_merge_pending, no background workers):
--- these are the rules for a graph with one writer; mergers of different
--- merge lanes race like concurrent inserts (test/t/080_hnsw_pending.pl).
+-- must be 0 after every step.
 \set VERBOSITY terse
 SET hnsw.ef_search = 100;
-SET hnsw.background_merge = off;
 -- Pseudo-random vector i: components in [-0.5, 0.5), scaled by a norm
 -- factor between e^-3 and e^1.
 CREATE FUNCTION reach_vec(i int) RETURNS vector LANGUAGE sql IMMUTABLE AS $$
@@ -18,12 +14,8 @@ CREATE FUNCTION reach_vec(i int) RETURNS vector LANGUAGE sql IMMUTABLE AS $$
   FROM (SELECT sin(i * 12.9898 + j * 78.233) * 43758.5453 AS x FROM generate_series(1, 16) j) s $$;
 CREATE FUNCTION unreachable(idx text) RETURNS bigint LANGUAGE sql AS $$
   SELECT count(*) FROM vecdb_index_check(idx::regclass, raise_error => false) WHERE kind = 'unreachable' $$;
-CREATE FUNCTION merged(idx text) RETURNS bigint LANGUAGE sql AS $$
-  SELECT vecdb_hnsw_merge_pending(idx::regclass) $$;
 CREATE FUNCTION reach_state(stage text) RETURNS TABLE (stage text, ip_unreachable bigint, l2_unreachable bigint)
-LANGUAGE sql AS $$
-  SELECT merged('reach_ip') + merged('reach_l2');
-  SELECT stage, unreachable('reach_ip'), unreachable('reach_l2') $$;
+LANGUAGE sql AS $$ SELECT stage, unreachable('reach_ip'), unreachable('reach_l2') $$;
 
 -- Indexes built empty: every node arrives through aminsert.
 CREATE TABLE reach (id int PRIMARY KEY, v vector(16));
@@ -71,4 +63,4 @@ SELECT unreachable('reach_built_ip') AS built_unreachable_after_delete_vacuum;
 SELECT count(*) FROM vecdb_index_check('reach_built_ip') WHERE severity <> 'info';
 
 DROP TABLE reach, reach_built;
-DROP FUNCTION reach_state, merged, unreachable, reach_vec;
+DROP FUNCTION reach_state, unreachable, reach_vec;

@@ -8,8 +8,8 @@
 #   2. several sessions inserting 100-row batches at once while the
 #      background merger links the rows and other sessions search: at the end
 #      the list is empty without anyone calling the merge, the checker passes,
-#      and every row is found, exactly once, by an exact-match index query;
-#      two workers (the most per index) merge at once in different lanes.
+#      and every row is found, exactly once, by an exact-match index query
+#      (one linker at a time: no stranding window).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -114,14 +114,11 @@ my $search = join('', map { "SET enable_seqscan = off; SELECT count(*) FROM (SEL
 my ($hs, $outs) = background($search);
 my $saw_worker = 0;
 for (1 .. 3000) {
-    my $w = $node->safe_psql('postgres',
-        q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'vecdb hnsw merge'});
-    $saw_worker = $w if $w > $saw_worker;
+    $saw_worker ||= $node->safe_psql('postgres',
+        q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'vecdb hnsw merge'}) > 0;
     last unless grep { $_->pumpable } @h;
     usleep(20_000);
 }
-cmp_ok($saw_worker, '>=', 2, 'two background merge workers ran at once (different merge lanes)');
-note("at most $saw_worker merge workers seen at once (two merge; a third leaves at once)");
 $_->finish for @h;
 $hs->finish;
 is($node->safe_psql('postgres', 'SELECT count(*) FROM items WHERE id > 100000'), $sessions * $batches * 100,
@@ -129,15 +126,10 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM items WHERE id > 100000'),
 unlike(slurp_file($outs), qr/ERROR/, 'searches ran without error beside inserts and merges');
 wait_until(sub { pending() eq '0' }, 'the background merger to empty the list');
 ok(1, 'the background merger emptied the pending list');
+ok($saw_worker, 'a background merge worker was seen at work');
 check_index_ok($node, 'postgres', 'items_v', 'after concurrent inserts: the checker finds no problem');
-# Linkers of different lanes race like concurrent inserts: a node may be
-# left unreachable (a warning of the checker) until VACUUM links it back in.
-my $stranded = $node->safe_psql('postgres',
-    q{SELECT count(*) FROM vecdb_index_check('items_v', false) WHERE kind = 'unreachable'});
-note("after concurrent merges: $stranded unreachable live nodes");
-$node->safe_psql('postgres', 'VACUUM items');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM vecdb_index_check('items_v', false) WHERE kind = 'unreachable'}),
-   '0', 'after concurrent inserts and VACUUM: no live node is unreachable');
+   '0', 'after concurrent inserts: no live node is unreachable');
 all_found_once('after concurrent inserts');
 ok(!$node->log_contains('TRAP|terminated by signal 11|PANIC'), 'no backend crashed');
 

@@ -1,8 +1,8 @@
 // The hnsw pending list: aminsert appends (vector, heap TID) to a chain of
 // pending pages, scans score every pending entry exactly and merge them into
-// the graph's stream, and mergers (background workers, inserts over the
+// the graph's stream, and mergers (a background worker, inserts over the
 // limit, VACUUM, vecdb_hnsw_merge_pending()) link entries into the graph,
-// one per merge lane at a time. docs/hnsw.md "Pending list" has the design
+// one per merge lane at a time (one lane for now). docs/hnsw.md "Pending list" has the design
 // and the arguments.
 //
 // Pending page (kind kPagePending), slot area:
@@ -60,11 +60,14 @@ void pending_insert(Relation index, const Geometry& g, const char* vec, ItemPoin
 // Merge lanes: entry i of every pending page belongs to lane i % kMergeLanes,
 // and only the holder of a lane's lock (a heavyweight page lock on block
 // `lane`; buffer locks are independent of it) changes that lane's entries,
-// so mergers of different lanes link rows into the graph side by side (the
-// graph takes concurrent inserts) while an entry still has exactly one
-// merger, which a crash-resumed `linking` entry relies on. merge_lock takes
-// every lane (in order): VACUUM and vecdb_hnsw_merge_pending.
-constexpr int kMergeLanes = 4;
+// so mergers of different lanes could link rows side by side while an entry
+// still has exactly one merger, which a crash-resumed `linking` entry relies
+// on. merge_lock takes every lane (in order): VACUUM and
+// vecdb_hnsw_merge_pending. One lane for now: two linkers at once can strand
+// a node until VACUUM (the reachability rules of hnsw_insert.cpp assume one
+// writer), which the pending list otherwise rules out; with 4 lanes ingest
+// ran ≈ 1.3x faster (docs/hnsw.md "Merge lanes").
+constexpr int kMergeLanes = 1;
 constexpr int kAllLanes = -1;
 void merge_lock(Relation index);
 void merge_unlock(Relation index);
@@ -77,7 +80,7 @@ int lane_lock_any(Relation index, int first);
 // (page-lock tags on blocks kMergeLanes ..) through each round and leaves
 // when none is free, so many inserting sessions do not fill
 // max_worker_processes with merge workers waiting on each other's lanes.
-constexpr int kMergeWorkers = 2;
+constexpr int kMergeWorkers = kMergeLanes;
 int worker_slot_take(Relation index);  // -1: all taken
 void worker_slot_release(Relation index, int slot);
 
