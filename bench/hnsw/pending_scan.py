@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Query latency with a full hnsw pending list (issue #3, docs/benchmarks.md "Ingest with merge lanes").
+"""Query latency with a full hnsw pending list (issue #3, docs/benchmarks.md "Ingest with merge lanes, and why they are off").
 
     bench/hnsw/pending_scan.py "host=/tmp port=5498 dbname=ingest user=postgres" [--rows 10000]
 

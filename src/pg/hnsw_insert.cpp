@@ -224,12 +224,12 @@ Buffer free_space_block(Relation index, const Geometry& g, std::uint32_t* slot, 
 }
 
 // The merger's allocation (a reserved slot, see graph_insert): a slot that
-// is free now, without writing it (another merger or a direct insert may
-// take the slot: write_node then finds it taken and the caller picks again). Free
-// slots only appear through VACUUM, which holds every merge lane: a block
-// seen full stays full, so trailing full free-list blocks are popped here. A
-// fresh page is written empty (with the metapage's insert block) in its own
-// record.
+// is free now, without writing it (a direct insert may take it meanwhile:
+// write_node then finds it taken and the caller picks again). Free slots
+// only appear through VACUUM, which holds the merge lock like the merger: a
+// block seen full stays full, so trailing full free-list blocks are popped
+// here. A fresh page is written empty (with the metapage's insert block) in
+// its own record.
 NodeId pick_slot(InsertState* is) {
     Relation index = is->index;
     const Geometry& g = is->g;
