@@ -9,7 +9,9 @@
 #      background merger links the rows and other sessions search: at the end
 #      the list is empty without anyone calling the merge, the checker passes,
 #      and every row is found, exactly once, by an exact-match index query
-#      (one linker at a time: no stranding window).
+#      (one linker at a time: no stranding window);
+#   3. one session under back-pressure beside the background worker: the list
+#      drains by itself after the last insert.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -131,6 +133,22 @@ check_index_ok($node, 'postgres', 'items_v', 'after concurrent inserts: the chec
 is($node->safe_psql('postgres', q{SELECT count(*) FROM vecdb_index_check('items_v', false) WHERE kind = 'unreachable'}),
    '0', 'after concurrent inserts: no live node is unreachable');
 all_found_once('after concurrent inserts');
+
+# 3. One session over a small limit (its inserts merge under back-pressure
+#    beside the background worker, autovacuum off): the list drains by itself
+#    after the last insert. A worker that found the insert merging used to
+#    leave, and the rest of the burst stayed pending until VACUUM.
+$node->safe_psql('postgres', 'ALTER TABLE items SET (autovacuum_enabled = off)');
+$node->safe_psql('postgres', 'ALTER INDEX items_v SET (pending_list_limit = 64)');
+$node->safe_psql('postgres', join('', map {
+    my $from = 200000 + $_ * 100 + 1;
+    'INSERT INTO items SELECT i, ' . vec_sql('i', $dim) . " FROM generate_series($from, " . ($from + 99) . ") i;\n"
+} 0 .. 39));
+wait_until(sub { pending() eq '0' }, 'the background merger to drain the list after the last insert');
+ok(1, 'one session under back-pressure: the list drained without VACUUM or an explicit merge');
+$node->safe_psql('postgres', 'ALTER INDEX items_v RESET (pending_list_limit)');
+check_index_ok($node, 'postgres', 'items_v', 'after the back-pressure burst: the checker finds no problem');
+all_found_once('after the back-pressure burst');
 ok(!$node->log_contains('TRAP|terminated by signal 11|PANIC'), 'no backend crashed');
 
 $node->stop;
