@@ -27,6 +27,7 @@ extern "C" {
 namespace vecdb::pg::hnsw {
 
 int ef_search_setting = 40;
+int search_patience_setting = 0;
 int iterative_scan_setting = kIterOff;
 int max_scan_tuples_setting = 20000;
 int pending_list_limit_setting = 4096;
@@ -80,6 +81,12 @@ void vecdb_hnsw_init(void) {
     DefineCustomIntVariable("hnsw.ef_search", "Beam width of hnsw index scans.",
                             "Larger is slower and finds more of the true nearest neighbours.", &ef_search_setting,
                             40, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("hnsw.search_patience",
+                            "Ends an hnsw scan's search once its 10 nearest rows have not changed for this many "
+                            "expansions; 0: off.",
+                            "Fewer distances at a given hnsw.ef_search (raise ef_search to keep recall); rows past "
+                            "the 10th come from the search run to its usual end. Not used by iterative scans.",
+                            &search_patience_setting, 0, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomEnumVariable("hnsw.iterative_scan",
                              "Resume hnsw scans when their results run out before the query is satisfied.",
                              "relaxed_order may return rows slightly out of distance order; strict_order never "

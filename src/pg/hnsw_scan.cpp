@@ -33,6 +33,10 @@ extern "C" {
 namespace vecdb::pg::hnsw {
 namespace {
 
+// Patience watches the k nearest rows (the usual LIMIT; an index scan is not
+// told the query's).
+constexpr int kPatienceK = 10;
+
 enum class QueryKind { None, Vector, Unordered };
 
 struct ScanOpaque {
@@ -46,6 +50,10 @@ struct ScanOpaque {
     std::size_t pos;  // next result in ws->result
     int rounds;
     float last_dist;
+    // hnsw.search_patience ended the search early (not iterative): the
+    // (k+1)-th row asked for runs it to its usual end first (resumed).
+    bool patient_stop;
+    bool resumed;
     ScanStats stats;
     // Unordered walk.
     BlockNumber walk_blk;
@@ -133,6 +141,12 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
         return guarded([&] {
             core::Candidate entry;
             if (!descend(graph, ws, meta, &entry)) return false;
+            if (!iterative && search_patience_setting > 0) {
+                const core::Patience patience{search_patience_setting, kPatienceK};
+                so->patient_stop = core::search_layer_patient(level0, &entry, 1, 0, ef, ws->visited, ws->result,
+                                                              ws->frontier, patience);
+                return true;
+            }
             if (!iterative) {
                 core::search_layer(level0, &entry, 1, 0, ef, ws->visited, ws->result, nullptr, ws->frontier);
                 return true;
@@ -153,14 +167,35 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
     return !ws->result.empty();
 }
 
+// A search that patience ended: past its k nearest, the executor wants more
+// (a larger LIMIT, or a WHERE clause rejected rows), so run it to its usual
+// end. The rows already returned are excluded (accept() and the returned
+// marks), and one found nearer than the last returned is dropped: the stream
+// stays in order.
+void resume_patient(IndexScanDesc scan, ScanOpaque* so) {
+    Workspace* ws = so->ws;
+    FilteredPageGraph level0(scan->indexRelation, so->g, so->query, ws, &so->stats);
+    const std::size_t ef = static_cast<std::size_t>(ef_search_setting);
+    guarded([&] { core::resume_layer(level0, 0, ef, ws->visited, ws->result, ws->frontier); });
+    so->patient_stop = false;
+    so->resumed = true;
+    so->pos = 0;
+}
+
 bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
     for (;;) {
         Workspace* ws = so->ws;
         if (ws != nullptr) {
+            if (so->patient_stop && so->pos >= static_cast<std::size_t>(kPatienceK)) resume_patient(scan, so);
             while (so->pos < ws->result.size()) {
+                if (so->patient_stop && so->pos >= static_cast<std::size_t>(kPatienceK)) {
+                    resume_patient(scan, so);
+                    continue;
+                }
                 const core::Candidate c = ws->result[so->pos++];
                 // Defensive: a node is returned at most once.
                 if (ws->excluded.test_and_set(c.id)) continue;
+                if (so->resumed && c.dist < so->last_dist) continue;
                 if (so->rounds > 1 && c.dist < so->last_dist && iterative_scan_setting == kIterStrict) continue;
                 PageGraph graph(scan->indexRelation, so->g, so->query, ws, &so->stats);
                 if (!graph.live_tid(c.id, &scan->xs_heaptid)) continue;
@@ -269,6 +304,8 @@ void vecdb_hnsw_rescan(IndexScanDesc scan, ScanKey /*keys*/, int /*nkeys*/, Scan
     so->started = false;
     so->rounds = 0;
     so->pos = 0;
+    so->patient_stop = false;
+    so->resumed = false;
     so->last_dist = -std::numeric_limits<float>::infinity();
     so->stats = ScanStats{};
     so->null_query = false;

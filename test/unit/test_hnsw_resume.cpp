@@ -193,3 +193,63 @@ TEST(HnswResume, SelectiveFilterFindsTheFilteredNearest) {
 }
 
 }  // namespace
+
+// Patience: a search that stopped early and was resumed ends exactly where a
+// plain search_layer ends, and stopping early scores fewer nodes.
+TEST(HnswPatience, StopThenResumeMatchesSearchLayer) {
+    Fixture f(4000, 30);
+    std::size_t stopped_queries = 0, scored_plain = 0, scored_patient = 0;
+    for (std::size_t q = 0; q < f.d.nq; ++q) {
+        CountingGraph a = f.graph(), b = f.graph();
+        a.query = b.query = f.d.query.data() + q * f.d.dim;
+        a.rejected.assign(f.d.n, 0);
+        for (std::size_t i = 0; i < f.d.n; i += 11) a.rejected[i] = 1;
+        b.rejected = a.rejected;
+        VisitedSet va, vb;
+        std::vector<Candidate> tmp, ra, rb, fa, fb;
+        Candidate ea = a.descend(va, tmp), eb = b.descend(vb, tmp);
+        a.scored = b.scored = 0;
+        search_layer(a, &ea, 1, 0, 120, va, ra, nullptr, fa);
+        scored_plain += a.scored;
+        const bool stopped = search_layer_patient(b, &eb, 1, 0, 120, vb, rb, fb, Patience{8, 10});
+        scored_patient += b.scored;
+        for (std::size_t i = 1; i < rb.size(); ++i) EXPECT_LE(rb[i - 1].dist, rb[i].dist);
+        for (const Candidate& c : rb) EXPECT_TRUE(b.accept(c.id));
+        if (stopped) {
+            ++stopped_queries;
+            EXPECT_LT(b.scored, a.scored);
+            resume_layer(b, 0, 120, vb, rb, fb);
+        }
+        ASSERT_EQ(ra.size(), rb.size()) << "query " << q;
+        for (std::size_t i = 0; i < ra.size(); ++i) {
+            EXPECT_EQ(ra[i].id, rb[i].id) << "query " << q << " rank " << i;
+            EXPECT_EQ(ra[i].dist, rb[i].dist);
+        }
+        EXPECT_EQ(a.scored, b.scored) << "resumed search scores what the plain one does";
+    }
+    EXPECT_GT(stopped_queries, f.d.nq / 2);
+}
+
+// Off (0 expansions) is the plain search; a patient search keeps most of the
+// plain search's 10 nearest.
+TEST(HnswPatience, OffIsPlainAndOnKeepsTheNearest) {
+    Fixture f(4000, 30);
+    std::size_t common = 0;
+    for (std::size_t q = 0; q < f.d.nq; ++q) {
+        CountingGraph a = f.graph(), b = f.graph(), c = f.graph();
+        a.query = b.query = c.query = f.d.query.data() + q * f.d.dim;
+        VisitedSet va, vb, vc;
+        std::vector<Candidate> tmp, ra, rb, rc, fa, fb, fc;
+        Candidate ea = a.descend(va, tmp), eb = b.descend(vb, tmp), ec = c.descend(vc, tmp);
+        search_layer(a, &ea, 1, 0, 100, va, ra, nullptr, fa);
+        EXPECT_FALSE(search_layer_patient(b, &eb, 1, 0, 100, vb, rb, fb, Patience{0, 10}));
+        ASSERT_EQ(ra.size(), rb.size());
+        for (std::size_t i = 0; i < ra.size(); ++i) EXPECT_EQ(ra[i].id, rb[i].id);
+        search_layer_patient(c, &ec, 1, 0, 100, vc, rc, fc, Patience{30, 10});
+        ASSERT_GE(rc.size(), 10u);
+        std::set<NodeId> top;
+        for (std::size_t i = 0; i < 10; ++i) top.insert(rc[i].id);
+        for (std::size_t i = 0; i < 10; ++i) common += top.count(ra[i].id);
+    }
+    EXPECT_GE(common, 10 * f.d.nq * 9 / 10);
+}

@@ -98,6 +98,28 @@ void search_layer(Expander& ex, const Candidate* entries, std::size_t n_entries,
                   std::size_t ef, VisitedSet& visited, std::vector<Candidate>& result,
                   std::vector<Candidate>* discarded, std::vector<Candidate>& frontier);
 
+// Early termination ("patience"): besides its usual stop, the search ends once
+// its k nearest have not changed for `expansions` expansions in a row. Most of
+// a wide beam's late expansions only confirm the nearest few: on glove-100,
+// stopping after ef/3 unchanged expansions reaches recall@10 0.95 with about a
+// third fewer distances than the ef that reaches it without (docs/hnsw.md).
+struct Patience {
+    int expansions = 0;  // 0: off
+    int k = 10;          // 1..64
+};
+
+// search_layer (caller's frontier, no discarded list) with early termination.
+// Returns true when patience ended it: `result` (nearest first) and
+// `frontier` then hold the stopped state, and resume_layer continues it to
+// exactly the result search_layer would have returned.
+template <class Expander>
+bool search_layer_patient(Expander& ex, const Candidate* entries, std::size_t n_entries, int level,
+                          std::size_t ef, VisitedSet& visited, std::vector<Candidate>& result,
+                          std::vector<Candidate>& frontier, const Patience& patience);
+template <class Expander>
+void resume_layer(Expander& ex, int level, std::size_t ef, VisitedSet& visited, std::vector<Candidate>& result,
+                  std::vector<Candidate>& frontier);
+
 // A beam search on one layer that can be continued where it stopped: the
 // iterative index scan (a WHERE clause rejects rows, the executor asks for
 // more). The state kept between rounds:
