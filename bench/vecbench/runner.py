@@ -160,11 +160,13 @@ class Runner:
                        "label": "vecdb %s" % cfg["am"]}
             else:
                 run = self.section(info, key, lambda: self.index_run(db, ds, judge, cfg, params,
-                                                                      reuse=reused))
+                                                                      reuse=reused or cfg.get("reuse_index", False)))
                 if "points" not in run:
                     continue
             if run["points"]:
                 res["runs"].append(run)
+            if cfg.get("sweep_only"):
+                continue
             best = self.operating_value(run, cfg)
             if (self.sc.get("build_variants") or self.sc.get("mwm_curve")) and self.runs_section("build_variants"):
                 self.section(run, "build_variants", lambda: self.build_variants(db, ds, cfg))
@@ -207,12 +209,17 @@ class Runner:
         guc = cfg["sweep"]["guc"]
         points = []
         for val in (cfg["sweep"]["values"] if self.runs_section("sweep") else []):
-            points.append(self.measure_point(db, ds, judge, table, params, {guc: val}, val))
+            gucs = {guc: val}
+            # Settings that follow the swept one (hnsw.search_patience = ef_search / 3).
+            for k, f in (cfg["sweep"].get("scaled") or {}).items():
+                gucs[k] = max(1, int(round(val * f)))
+            points.append(self.measure_point(db, ds, judge, table, params, gucs, val))
             plan = points[-1].get("prepared_plan") or []
             note = "" if any(index in n for n in plan) else "  (prepared plan does not use the index: %s)" % " > ".join(plan)
             self.log("    %s=%s: %s%s" % (guc, val, summary(points[-1:]), note))
         return {"system": "vecdb-" + cfg["name"],
-                "label": "vecdb %s %s" % (cfg["am"], " ".join("%s=%s" % kv for kv in (cfg.get("with") or {}).items())),
+                "label": "vecdb %s %s%s" % (cfg["am"], " ".join("%s=%s" % kv for kv in (cfg.get("with") or {}).items()),
+                                            " " + cfg["label_suffix"] if cfg.get("label_suffix") else ""),
                 "params": dict(cfg.get("with") or {}, am=cfg["am"], opclass=opclass),
                 "sweep_param": guc, "build": build, "index_bytes": build["index_bytes"],
                 "bytes_per_vector": build["index_bytes"] / ds.n, "points": points}

@@ -17,6 +17,17 @@ def hnsw_entry(values, **opts):
     return {"name": "hnsw", "am": "hnsw", "with": w, "sweep": {"guc": "hnsw.ef_search", "values": list(values)}}
 
 
+def hnsw_patience_entry(values, fraction=1 / 3):
+    """The same index swept again with hnsw.search_patience = fraction x
+    ef_search (docs/hnsw.md "Early termination"): sweep only, on the index the
+    plain entry built."""
+    e = hnsw_entry(values)
+    e.update(name="hnsw-patience", label_suffix="search_patience=ef_search/%g" % (1 / fraction),
+             sweep_only=True, reuse_index=True)
+    e["sweep"]["scaled"] = {"hnsw.search_patience": fraction}
+    return e
+
+
 def refs(values, nprobe, nlist=None, ivfpq=True, faiss_hnsw=True):
     out = {"hnswlib": dict(HNSW, ef_search=list(values))}
     if faiss_hnsw:
@@ -50,7 +61,7 @@ SCENARIOS = {
         "limits": [10, 100],
         "warmup": 100,
         "exact": {"queries": 100},
-        "vecdb": [hnsw_entry([10, 20, 40, 80, 160, 320])],
+        "vecdb": [hnsw_entry([10, 20, 40, 80, 160, 320]), hnsw_patience_entry([40, 80, 160, 320, 640])],
         "refs": refs([10, 20, 40, 80, 160, 320], [1, 2, 4, 8, 16, 32], nlist=100),
         "build_variants": [{"max_parallel_maintenance_workers": 2}],
         "mwm_curve": [],
@@ -66,7 +77,7 @@ SCENARIOS = {
         "limits": [10, 100],
         "warmup": 1000,
         "exact": {"queries": 50},
-        "vecdb": [hnsw_entry(EF_FULL)],
+        "vecdb": [hnsw_entry(EF_FULL), hnsw_patience_entry([20, 40, 80, 120, 160, 240, 320, 480, 640, 960])],
         "refs": refs(EF_FULL, [1, 2, 4, 8, 16, 32, 64, 128, 256]),
         "build_variants": [{"max_parallel_maintenance_workers": 2}],
         "mwm_curve": ["16MB", "64MB", "256MB"],
