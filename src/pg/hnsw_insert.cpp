@@ -19,8 +19,12 @@
 //    nb -> F that a re-selection drops is rerouted nb -> new -> F (F pinned
 //    in, or added to, the new node's list, which is rewritten at the end);
 //    if every neighbour rejects the new node it is forced into its nearest
-//    neighbour's list. Races and crashes can still strand a node: VACUUM
-//    links every live node back in (hnsw_vacuum.cpp, step 3).
+//    neighbour's list. Several mergers (merge lanes, hnsw_pending.h) keep
+//    these rules with being-linked marks: a linker changes no list of a node
+//    another merger is linking (rule 1) and drops no such node from a list it
+//    re-selects (rule 2). Direct inserts beside other writers and crashes can
+//    still strand a node: VACUUM links every live node back in
+//    (hnsw_vacuum.cpp, step 3).
 // Locks: metapage before element page before upper page, never the reverse;
 // neighbour updates hold one page at a time (optimistic: read under a share
 // lock, then re-check under the exclusive lock and retry if it changed).
@@ -224,12 +228,12 @@ Buffer free_space_block(Relation index, const Geometry& g, std::uint32_t* slot, 
 }
 
 // The merger's allocation (a reserved slot, see graph_insert): a slot that
-// is free now, without writing it (a direct insert may take it meanwhile:
-// write_node then finds it taken and the caller picks again). Free slots
-// only appear through VACUUM, which holds the merge lock like the merger: a
-// block seen full stays full, so trailing full free-list blocks are popped
-// here. A fresh page is written empty (with the metapage's insert block) in
-// its own record.
+// is free now, without writing it (another merger or a direct insert may
+// take the slot: write_node then finds it taken and the caller picks again). Free
+// slots only appear through VACUUM, which holds every merge lane: a block
+// seen full stays full, so trailing full free-list blocks are popped here. A
+// fresh page is written empty (with the metapage's insert block) in its own
+// record.
 NodeId pick_slot(InsertState* is) {
     Relation index = is->index;
     const Geometry& g = is->g;
@@ -513,6 +517,13 @@ int write_list_if_unchanged(InsertState* is, NodeId nb, int level, const SlotHea
 
 bool in_list(const NodeId* lst, int n, NodeId id) { return std::find(lst, lst + n, id) != lst + n; }
 
+// The position where a same-length rewrite of cur differs (0 if none).
+int victim_of(const NodeId* cur, const NodeId* next, int n) {
+    for (int i = 0; i < n; ++i)
+        if (cur[i] != next[i]) return i;
+    return 0;
+}
+
 enum LinkResult { kLinked, kRejected, kNoTarget };
 
 // Pins f in the new node's level-0 list, adding it if missing: appended
@@ -564,6 +575,9 @@ void write_own_list(InsertState* is) {
             std::memcpy(next, cur, n * sizeof(NodeId));
             newn = n;
             bool fixed[200] = {};
+            // Never evict another lane's node being linked (rule 2).
+            for (int j = 0; j < newn; ++j)
+                if (marked_by_other(is->index, is->g, next[j])) fixed[j] = true;
             for (int i = 0; i < is->n_lists[0]; ++i) {
                 if (!is->pinned[i]) continue;
                 const NodeId f = is->lists[0][i];
@@ -657,6 +671,12 @@ int link_back(InsertState* is, NodeId nb, int level) {
                 keep[n_keep++] = f;
             }
         }
+        // Merge lanes (hnsw_pending.h): another lane's node being linked
+        // keeps its lists (rule 1) and its place in ours (rule 2). Read after
+        // the list: a node is marked before any list can name it.
+        if (marked_by_other(index, g, nb)) return kNoTarget;
+        for (int i = 0; i < n; ++i)
+            if (!in_list(next, newn, cur[i]) && marked_by_other(index, g, cur[i])) return kNoTarget;
         const int w = write_list_if_unchanged(is, nb, level, h, cur, n, next, newn);
         if (w > 0 && level == 0)
             for (int i = 0; i < n_keep; ++i) keep_in_own(is, keep[i]);
@@ -714,6 +734,9 @@ void force_in_edge(InsertState* is) {
                 if (victim_rank >= 0 && victim_rank <= 1) evicted = cur[victim];
                 next[victim] = is->new_id;
             }
+            if (marked_by_other(is->index, g, x) ||
+                (n == max && marked_by_other(is->index, g, cur[victim_of(cur, next, n)])))
+                break;
             const int w = write_list_if_unchanged(is, x, 0, h, cur, n, next, newn);
             if (w < 0) break;
             if (w == 0) continue;

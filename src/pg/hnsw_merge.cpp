@@ -1,7 +1,9 @@
 // Merging the hnsw pending list into the graph, and who does it: the
 // background worker that inserts launch, an insert over the limit
 // (back-pressure, hnsw_pending.cpp), VACUUM, vecdb_hnsw_merge_pending().
-// Only one of them at a time per index: the merge lock (hnsw_pending.h).
+// One merger per lane at a time (hnsw_pending.h: four lanes, so the worker
+// and inserts under back-pressure link side by side, each marking the node it
+// links); VACUUM and the SQL function take every lane.
 //
 // Per entry, each step one GenericXLog record (at most the node's own pages:
 // no record grows because of the pending list):
@@ -60,10 +62,18 @@ struct Reservation {
     const Geometry* g;
     BlockNumber blk;
     std::uint32_t i;
+    NodeId marked;  // the node this merger marks as being linked
 };
 
+// The node is marked before its slot is recorded and written: no list can
+// name it before other lanes can see the mark (hnsw_pending.h).
 void reserve_slot(void* arg, NodeId id) {
-    const Reservation* r = static_cast<const Reservation*>(arg);
+    Reservation* r = static_cast<Reservation*>(arg);
+    if (r->marked != id) {
+        if (r->marked != kNoNode) unmark_node(r->index, *r->g, r->marked);
+        mark_node(r->index, *r->g, id);
+        r->marked = id;
+    }
     set_entry(r->index, *r->g, r->blk, r->i, kPendingLinking, id);
 }
 
@@ -110,7 +120,14 @@ bool reclaim_head(Relation index, const Geometry& g, BlockNumber blk, bool* free
 
 }  // namespace
 
-std::int64_t merge_pending(Relation index, std::int64_t max_entries, IndexBulkDeleteCallback dead, void* dead_state) {
+// Walks the chain from the head. A page it moves to through a copy's link
+// may have left the list since (another lane merged its last entries):
+// a page of pending kind is on the list (a page is only ever made pending
+// when it is linked in), its entries are real, and an entry this lane has
+// not merged keeps its page on the list, so writing that entry is safe.
+// A page of another kind ends the walk.
+std::int64_t merge_pending(Relation index, int lane, std::int64_t max_entries, IndexBulkDeleteCallback dead,
+                           void* dead_state) {
     MetaPage meta;
     read_meta(index, &meta);
     if (meta.pending_head == InvalidBlockNumber || meta.dim == 0) return 0;
@@ -119,23 +136,31 @@ std::int64_t merge_pending(Relation index, std::int64_t max_entries, IndexBulkDe
     char* copy = static_cast<char*>(palloc(BLCKSZ));
     std::int64_t done = 0;
     bool freed_any = false;
-    for (;;) {
-        read_meta(index, &meta);
-        const BlockNumber head = meta.pending_head;
-        if (head == InvalidBlockNumber) break;
-        Buffer buf = ReadBuffer(index, head);
+    BlockNumber blk = meta.pending_head;
+    std::uint32_t from = 0;  // entries of blk before this were handled
+    while (blk != InvalidBlockNumber) {
+        Buffer buf = ReadBuffer(index, blk);
         LockBuffer(buf, BUFFER_LOCK_SHARE);
         std::memcpy(copy, BufferGetPage(buf), BLCKSZ);
         UnlockReleaseBuffer(buf);
         Page page = reinterpret_cast<Page>(copy);
-        if (page_opaque(page)->kind != kPagePending)
+        if (page_opaque(page)->kind != kPagePending) {
+            if (blk != meta.pending_head) break;
+            const BlockNumber old_head = blk;
+            read_meta(index, &meta);  // another lane reclaimed the head we started from?
+            if (meta.pending_head != old_head) {
+                blk = meta.pending_head;
+                continue;
+            }
             ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                             errmsg("hnsw index \"%s\": pending list head %u is not a pending page",
-                                   RelationGetRelationName(index), head)));
+                                   RelationGetRelationName(index), blk)));
+        }
         const std::uint32_t n = pending_header(page)->n_entries;
         if (n == 0) break;  // the tail, emptied
         bool stopped = false;
-        for (std::uint32_t i = 0; i < n; ++i) {
+        for (std::uint32_t i = from; i < n; ++i) {
+            if (lane != kAllLanes && static_cast<int>(i % kMergeLanes) != lane) continue;
             PendingEntry* e = pending_entry(page, g, i);
             if (e->state == kPendingMerged) continue;
             if (max_entries >= 0 && done >= max_entries) {
@@ -144,17 +169,40 @@ std::int64_t merge_pending(Relation index, std::int64_t max_entries, IndexBulkDe
             }
             CHECK_FOR_INTERRUPTS();
             if (dead == nullptr || !dead(&e->tid, dead_state)) {
-                Reservation r{index, &g, head, i};
+                Reservation r{index, &g, blk, i, kNoNode};
+                // A resumed entry's node (written before a crash) is marked
+                // again before its lists are touched.
+                if (e->state == kPendingLinking && e->node != kNoNode) {
+                    mark_node(index, g, e->node);
+                    r.marked = e->node;
+                }
                 graph_insert(index, pending_vector(e), &e->tid, reserve_slot, &r,
                              e->state == kPendingLinking ? e->node : kNoNode);
+                if (r.marked != kNoNode) unmark_node(index, g, r.marked);
             }
-            set_entry(index, g, head, i, kPendingMerged, kNoNode);
+            set_entry(index, g, blk, i, kPendingMerged, kNoNode);
             ++done;
         }
         if (stopped) break;
+        // Our part of this page is merged. Reclaim it if it is the head and
+        // every lane is done with it; entries appended meanwhile (the tail)
+        // are handled by going over the page again from n.
         bool freed;
-        if (reclaim_head(index, g, head, &freed)) freed_any |= freed;
+        if (!reclaim_head(index, g, blk, &freed)) {
+            Buffer b = ReadBuffer(index, blk);
+            LockBuffer(b, BUFFER_LOCK_SHARE);
+            const Page p = BufferGetPage(b);
+            const bool grown = page_opaque(p)->kind == kPagePending && pending_header(p)->n_entries > n;
+            UnlockReleaseBuffer(b);
+            if (grown) {
+                from = n;
+                continue;
+            }
+        }
+        freed_any |= freed;
         if (!freed && max_entries >= 0 && done >= max_entries) break;
+        blk = pending_header(page)->next;
+        from = 0;
     }
     pfree(copy);
     if (freed_any) IndexFreeSpaceMapVacuum(index);
@@ -214,10 +262,12 @@ void launch_merger(Relation index, std::uint64_t count, std::uint64_t threshold)
     }
     const TimestampTz now = GetCurrentTimestamp();
     if (now - last_launch < 50 * 1000) return;  // at most 20 launches a second
-    if (!merge_lock_conditional(index)) return;  // a merger is at work
-    merge_unlock(index);
-    if (!merge_worker_slot_take(index)) return;  // a worker is at work
-    merge_worker_slot_release(index);
+    const int free_lane = lane_lock_any(index, 0);
+    if (free_lane < 0) return;  // every lane has a merger at work
+    lane_unlock(index, free_lane);
+    const int slot = worker_slot_take(index);
+    if (slot < 0) return;  // enough workers at work
+    worker_slot_release(index, slot);
     BackgroundWorker w;
     std::memset(&w, 0, sizeof(w));
     w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -245,10 +295,11 @@ void launch_merger(Relation index, std::uint64_t count, std::uint64_t threshold)
 
 using namespace vecdb::pg::hnsw;
 
-// The background merger: short transactions of a few hundred entries each,
-// until the list is empty, the index is gone, or another worker is at work
-// on it. Runs as the bootstrap superuser (no role login check); it only
-// merges the one index it was launched for.
+// The background merger: short transactions, each merging up to a few
+// hundred entries of every lane, until a round finds nothing to do (the
+// list is empty), the index is gone, or kMergeWorkers other workers are at
+// work on it. Runs as the bootstrap superuser (no role login check); it
+// only merges the one index it was launched for.
 extern "C" PGDLLEXPORT void vecdb_hnsw_merge_worker(Datum arg) {
     const Oid indexoid = DatumGetObjectId(arg);
     Oid dboid;
@@ -265,15 +316,27 @@ extern "C" PGDLLEXPORT void vecdb_hnsw_merge_worker(Datum arg) {
         bool more = false;
         Relation heap;
         Relation index = open_for_merge(indexoid, &heap, true);
-        if (index != nullptr && merge_worker_slot_take(index)) {
-            // Waits for an insert under back-pressure that holds the lock
-            // (a page's worth): a worker that left then would leave the rest
-            // of a burst waiting for the next launch, which only comes with
-            // the next insert.
-            merge_lock(index);
-            more = merge_pending(index, 200, nullptr, nullptr) > 0;
-            merge_unlock(index);
-            merge_worker_slot_release(index);
+        const int slot = index != nullptr ? worker_slot_take(index) : -1;
+        if (slot >= 0) {
+            // Free lanes first, then wait for the busy ones (an insert
+            // under back-pressure holds one for a page's worth): a worker
+            // that left while another merger held a lane would leave that
+            // lane's entries waiting for the next launch, which only comes
+            // with the next insert.
+            bool busy[kMergeLanes];
+            for (int lane = 0; lane < kMergeLanes; ++lane) {
+                busy[lane] = !lane_lock_conditional(index, lane);
+                if (busy[lane]) continue;
+                more |= merge_pending(index, lane, 200, nullptr, nullptr) > 0;
+                lane_unlock(index, lane);
+            }
+            for (int lane = 0; lane < kMergeLanes; ++lane) {
+                if (!busy[lane]) continue;
+                lane_lock(index, lane);
+                more |= merge_pending(index, lane, 200, nullptr, nullptr) > 0;
+                lane_unlock(index, lane);
+            }
+            worker_slot_release(index, slot);
         }
         if (index != nullptr) {
             relation_close(index, RowExclusiveLock);
@@ -301,7 +364,7 @@ VECDB_FUNCTION(vecdb_hnsw_merge_pending) {
     if (!pg_class_ownercheck(indexoid, GetUserId()))
         aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, RelationGetRelationName(index));
     merge_lock(index);
-    const std::int64_t n = merge_pending(index, -1, nullptr, nullptr);
+    const std::int64_t n = merge_pending(index, kAllLanes, -1, nullptr, nullptr);
     merge_unlock(index);
     relation_close(index, RowExclusiveLock);
     relation_close(heap, RowExclusiveLock);

@@ -48,11 +48,58 @@ bool pending_usable(Relation index, const Geometry& g) {
     return option_pending_list_limit(index) > 0;
 }
 
-void merge_lock(Relation index) { LockPage(index, kMetaBlock, ExclusiveLock); }
-bool merge_lock_conditional(Relation index) { return ConditionalLockPage(index, kMetaBlock, ExclusiveLock); }
-void merge_unlock(Relation index) { UnlockPage(index, kMetaBlock, ExclusiveLock); }
-bool merge_worker_slot_take(Relation index) { return ConditionalLockPage(index, kMetaBlock + 1, ExclusiveLock); }
-void merge_worker_slot_release(Relation index) { UnlockPage(index, kMetaBlock + 1, ExclusiveLock); }
+// Lane locks are page-lock tags on blocks 0 .. kMergeLanes - 1, worker
+// slots the next kMergeWorkers (nothing else takes heavyweight page locks on
+// an hnsw index). Several at once only
+// in ascending order (merge_lock), so waits cannot form a cycle.
+void lane_lock(Relation index, int lane) { LockPage(index, static_cast<BlockNumber>(lane), ExclusiveLock); }
+bool lane_lock_conditional(Relation index, int lane) {
+    return ConditionalLockPage(index, static_cast<BlockNumber>(lane), ExclusiveLock);
+}
+void lane_unlock(Relation index, int lane) { UnlockPage(index, static_cast<BlockNumber>(lane), ExclusiveLock); }
+int lane_lock_any(Relation index, int first) {
+    for (int k = 0; k < kMergeLanes; ++k) {
+        const int lane = (first + k) % kMergeLanes;
+        if (lane_lock_conditional(index, lane)) return lane;
+    }
+    return -1;
+}
+int worker_slot_take(Relation index) {
+    for (int slot = 0; slot < kMergeWorkers; ++slot)
+        if (ConditionalLockPage(index, static_cast<BlockNumber>(kMergeLanes + slot), ExclusiveLock)) return slot;
+    return -1;
+}
+void worker_slot_release(Relation index, int slot) {
+    UnlockPage(index, static_cast<BlockNumber>(kMergeLanes + slot), ExclusiveLock);
+}
+namespace {
+ItemPointerData mark_tag(const Geometry& g, NodeId id) {
+    ItemPointerData t;
+    ItemPointerSet(&t, g.block_of(id), static_cast<OffsetNumber>(g.slot_of(id) + 1));
+    return t;
+}
+}  // namespace
+void mark_node(Relation index, const Geometry& g, NodeId id) {
+    ItemPointerData t = mark_tag(g, id);
+    LockTuple(index, &t, ExclusiveLock);
+}
+void unmark_node(Relation index, const Geometry& g, NodeId id) {
+    ItemPointerData t = mark_tag(g, id);
+    UnlockTuple(index, &t, ExclusiveLock);
+}
+bool marked_by_other(Relation index, const Geometry& g, NodeId id) {
+    if (id == kNoNode) return false;
+    ItemPointerData t = mark_tag(g, id);
+    if (!ConditionalLockTuple(index, &t, ShareLock)) return true;
+    UnlockTuple(index, &t, ShareLock);
+    return false;
+}
+void merge_lock(Relation index) {
+    for (int lane = 0; lane < kMergeLanes; ++lane) lane_lock(index, lane);
+}
+void merge_unlock(Relation index) {
+    for (int lane = kMergeLanes - 1; lane >= 0; --lane) lane_unlock(index, lane);
+}
 
 namespace {
 
@@ -130,13 +177,24 @@ void pending_insert(Relation index, const Geometry& g, const char* vec, ItemPoin
     MetaPage meta;
     read_meta(index, &meta);
     // Back-pressure: over the limit, this insert merges (a page's worth at a
-    // time, taking turns with the background merger) until under it, so the
-    // list and the exact scoring it adds to every scan stay bounded.
+    // time, in a lane no other merger holds, else waiting for one) until
+    // under it, so the list and the exact scoring it adds to every scan stay
+    // bounded. A lane with nothing left sends it to wait for the next lane
+    // rather than spin on a free one.
+    int lane = MyProcPid % kMergeLanes;
+    bool wait = false;
     while (meta.pending_count >= limit_entries) {
-        merge_lock(index);
+        int got = wait ? -1 : lane_lock_any(index, lane);
+        if (got < 0) {
+            lane_lock(index, lane);
+            got = lane;
+        }
         read_meta(index, &meta);
-        if (meta.pending_count >= limit_entries) merge_pending(index, pending_per_page(g), nullptr, nullptr);
-        merge_unlock(index);
+        std::int64_t merged = 1;
+        if (meta.pending_count >= limit_entries) merged = merge_pending(index, got, pending_per_page(g), nullptr, nullptr);
+        lane_unlock(index, got);
+        wait = merged == 0;
+        lane = wait ? (got + 1) % kMergeLanes : got;
         read_meta(index, &meta);
     }
     std::uint64_t count;
@@ -211,6 +269,7 @@ void pending_scan_load(Relation index, const Geometry& g, const char* query, Pen
     std::size_t cap = std::max<std::uint64_t>(count, 16);
     PendingHit* hits = static_cast<PendingHit*>(MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(PendingHit)));
     std::size_t n = 0;
+
     for (;;) {
         Page page = BufferGetPage(buf);
         if (page_opaque(page)->kind != kPagePending) break;  // cannot happen (see above); be safe
@@ -226,6 +285,7 @@ void pending_scan_load(Relation index, const Geometry& g, const char* query, Pen
             hits[n].seq = static_cast<std::uint32_t>(n);
             hits[n].dist = query ? dist(query, pending_vector(e), g.dim) : 0.0f;
             ++n;
+
         }
         const BlockNumber nblk = h->next;
         if (nblk == InvalidBlockNumber) break;

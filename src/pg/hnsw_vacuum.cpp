@@ -612,11 +612,11 @@ IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDel
     read_meta(index, &meta);
     if (meta.dim == 0) return stats;
 
-    // The pending list first, under the merge lock (held to the end: no
+    // The pending list first, under every merge lane (held to the end: no
     // merge runs beside the graph repair). Dead rows are dropped unlinked,
     // so no entry names a heap TID this vacuum lets the table reuse.
     merge_lock(index);
-    merge_pending(index, -1, callback, cb_state);
+    merge_pending(index, kAllLanes, -1, callback, cb_state);
     MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(ctx);
     VacState* vs = start_vacuum(index, meta, ctx);
@@ -654,7 +654,7 @@ IndexBulkDeleteResult* vecdb_hnsw_vacuumcleanup(IndexVacuumInfo* info, IndexBulk
     // Insert-only tables get here through autovacuum's insert threshold:
     // merge their pending list.
     merge_lock(info->index);
-    merge_pending(info->index, -1, nullptr, nullptr);
+    merge_pending(info->index, kAllLanes, -1, nullptr, nullptr);
     MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw vacuum", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(ctx);
     VacState* vs = start_vacuum(info->index, meta, ctx);

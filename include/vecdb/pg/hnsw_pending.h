@@ -1,8 +1,9 @@
 // The hnsw pending list: aminsert appends (vector, heap TID) to a chain of
 // pending pages, scans score every pending entry exactly and merge them into
-// the graph's stream, and ONE merger at a time (background worker, an insert
-// over the limit, VACUUM, vecdb_hnsw_merge_pending()) links entries into the
-// graph. docs/hnsw.md "Pending list" has the design and the arguments.
+// the graph's stream, and mergers (a background worker, inserts over the
+// limit, VACUUM, vecdb_hnsw_merge_pending()) link entries into the graph,
+// one per merge lane at a time. docs/hnsw.md "Pending list" has the design and
+// the arguments.
 //
 // Pending page (kind kPagePending), slot area:
 //   PendingPageHeader | PendingEntry + vector | PendingEntry + vector | ...
@@ -56,26 +57,47 @@ bool pending_usable(Relation index, const Geometry& g);
 // background merger launch happen here too.
 void pending_insert(Relation index, const Geometry& g, const char* vec, ItemPointer tid);
 
-// The merge lock: one merger per index (heavyweight page lock on block 0;
-// buffer locks are independent of it). VACUUM takes it too. One linker at a
-// time is what the reachability rules of hnsw_insert.cpp assume: several
-// mergers at once (merge lanes, measured at commit 3681388) made ingest
-// ≈ 1.3x faster but could strand a node until VACUUM (docs/hnsw.md).
+// Merge lanes: entry i of every pending page belongs to lane i % kMergeLanes,
+// and only the holder of a lane's lock (a heavyweight page lock on block
+// `lane`; buffer locks are independent of it) changes that lane's entries,
+// so mergers of different lanes link rows side by side while an entry still
+// has exactly one merger, which a crash-resumed `linking` entry relies on.
+// merge_lock takes every lane (in order): VACUUM and vecdb_hnsw_merge_pending.
+// Two linkers at once would race like concurrent direct inserts (a stranded
+// node was found that way); being-linked marks rule that out. A merger holds
+// a mark on the node it links from the slot reservation (before the node
+// exists, so before any list can name it) until its lists are written: a
+// heavyweight tuple lock on (block, slot + 1) of the index, i.e. in shared
+// memory, released at once after the node or by the end of the transaction
+// (a crash leaves none behind). Another linker neither changes the lists of a
+// marked node nor drops it from a list it re-selects (hnsw_insert.cpp, rules
+// 1 and 2); it asks with a conditional share lock, never waiting.
+constexpr int kMergeLanes = 4;
+void mark_node(Relation index, const Geometry& g, NodeId id);
+void unmark_node(Relation index, const Geometry& g, NodeId id);
+bool marked_by_other(Relation index, const Geometry& g, NodeId id);
+constexpr int kAllLanes = -1;
 void merge_lock(Relation index);
-bool merge_lock_conditional(Relation index);
 void merge_unlock(Relation index);
-// One background merge worker per index at once: it holds this page-lock
-// tag (block 1) through each round; a worker that cannot take it leaves, and
-// none is launched while it is taken, so many inserting sessions do not
-// fill max_worker_processes with workers waiting for the merge lock.
-bool merge_worker_slot_take(Relation index);
-void merge_worker_slot_release(Relation index);
+void lane_lock(Relation index, int lane);
+bool lane_lock_conditional(Relation index, int lane);
+void lane_unlock(Relation index, int lane);
+// A lane taken without waiting, trying from `first` on; -1 when all are busy.
+int lane_lock_any(Relation index, int first);
+// Background merge workers per index at once: a worker holds one of these
+// (page-lock tags on blocks kMergeLanes ..) through each round and leaves
+// when none is free, so many inserting sessions do not fill
+// max_worker_processes with merge workers waiting on each other's lanes.
+constexpr int kMergeWorkers = 1;
+int worker_slot_take(Relation index);  // -1: all taken
+void worker_slot_release(Relation index, int slot);
 
-// Links up to max_entries pending entries into the graph (all when < 0) and
-// reclaims fully merged pages; the caller holds the merge lock. Entries whose
-// heap TID `dead` reports dead are dropped unlinked (VACUUM). Returns the
-// number of entries taken off the list.
-std::int64_t merge_pending(Relation index, std::int64_t max_entries, IndexBulkDeleteCallback dead,
+// Links up to max_entries pending entries of `lane` (kAllLanes: of every
+// lane; the caller holds the lane's lock, or all of them) into the graph
+// (all when max_entries < 0) and reclaims fully merged pages at the head.
+// Entries whose heap TID `dead` reports dead are dropped unlinked (VACUUM).
+// Returns the number of entries taken off the list.
+std::int64_t merge_pending(Relation index, int lane, std::int64_t max_entries, IndexBulkDeleteCallback dead,
                            void* dead_state);
 // Unmerged entries (walks the chain).
 std::int64_t pending_live_count(Relation index);
