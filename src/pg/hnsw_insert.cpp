@@ -22,9 +22,13 @@
 //    neighbour's list. Several mergers (merge lanes, hnsw_pending.h) keep
 //    these rules with being-linked marks: a linker changes no list of a node
 //    another merger is linking (rule 1) and drops no such node from a list it
-//    re-selects (rule 2). Direct inserts beside other writers and crashes can
-//    still strand a node: VACUUM links every live node back in
-//    (hnsw_vacuum.cpp, step 3).
+//    re-selects (rule 2); a node the rules leave without an in-edge is
+//    reported (graph_insert returns false) and its entry merged again later.
+//    keep_in_own may evict a marked node from the new node's original list:
+//    harmless, since two nodes linked at once cannot each be in the other's
+//    original list (each was written before the other's search ended).
+//    Direct inserts beside other writers and crashes can still strand a
+//    node: VACUUM links every live node back in (hnsw_vacuum.cpp, step 3).
 // Locks: metapage before element page before upper page, never the reverse;
 // neighbour updates hold one page at a time (optimistic: read under a share
 // lock, then re-check under the exclusive lock and retry if it changed).
@@ -691,7 +695,9 @@ int link_back(InsertState* is, NodeId nb, int level) {
 // neighbour x that is still live, in place of a dead entry, else of the
 // farthest entry the new node itself points at, else of x's farthest entry;
 // the evicted live entry is kept in the new node's list (x -> new -> it).
-void force_in_edge(InsertState* is) {
+// Returns whether the new node got its in-edge (false: every candidate was
+// gone or another merger's node being linked, hnsw_pending.h).
+bool force_in_edge(InsertState* is) {
     const Geometry& g = is->g;
     const int max = 2 * g.m;
     NodeId cur[200];
@@ -704,7 +710,7 @@ void force_in_edge(InsertState* is) {
             SlotHeader h;
             if (!fetch_slot(is, x, &h, cur, is->vecs) || h.state != kSlotLive) break;
             const int n = std::min<int>(h.n0, max);
-            if (in_list(cur, n, is->new_id)) return;
+            if (in_list(cur, n, is->new_id)) return true;
             std::memcpy(next, cur, n * sizeof(NodeId));
             int newn = n;
             NodeId evicted = kNoNode;
@@ -741,9 +747,10 @@ void force_in_edge(InsertState* is) {
             if (w < 0) break;
             if (w == 0) continue;
             if (evicted != kNoNode) keep_in_own(is, evicted);
-            return;
+            return true;
         }
     }
+    return false;
 }
 
 // An index built empty without a declared dimension learns it here.
@@ -808,7 +815,7 @@ bool load_written_node(InsertState* is, NodeId id, ItemPointer tid) {
 
 }  // namespace
 
-void graph_insert(Relation index, const char* vec, ItemPointer tid, ReserveFn reserve, void* arg, NodeId resume) {
+bool graph_insert(Relation index, const char* vec, ItemPointer tid, ReserveFn reserve, void* arg, NodeId resume) {
     MemoryContext ctx = AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
     MemoryContext old = MemoryContextSwitchTo(ctx);
     MetaPage meta;
@@ -863,13 +870,15 @@ void graph_insert(Relation index, const char* vec, ItemPointer tid, ReserveFn re
     // may change lists[0] meanwhile.
     bool linked = false;
     for (int i = 0; i < is->n_orig0; ++i) linked |= link_back(is, is->orig0[i], 0) == kLinked;
-    if (!linked && is->n_orig0 > 0) force_in_edge(is);
+    if (!linked && is->n_orig0 > 0) linked = force_in_edge(is);
+    if (is->n_orig0 == 0) linked = true;  // nothing to link to: the first node (the entry point)
     write_own_list(is);
     for (int l = 1; l <= is->level; ++l)
         for (int i = 0; i < is->n_lists[l]; ++i) link_back(is, is->lists[l][i], l);
 
     MemoryContextSwitchTo(old);
     MemoryContextDelete(ctx);
+    return linked;
 }
 
 }  // namespace vecdb::pg::hnsw

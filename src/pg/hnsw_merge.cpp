@@ -176,9 +176,13 @@ std::int64_t merge_pending(Relation index, int lane, std::int64_t max_entries, I
                     mark_node(index, g, e->node);
                     r.marked = e->node;
                 }
-                graph_insert(index, pending_vector(e), &e->tid, reserve_slot, &r,
-                             e->state == kPendingLinking ? e->node : kNoNode);
+                const bool reachable = graph_insert(index, pending_vector(e), &e->tid, reserve_slot, &r,
+                                                    e->state == kPendingLinking ? e->node : kNoNode);
                 if (r.marked != kNoNode) unmark_node(index, g, r.marked);
+                // Every in-edge it could get was blocked by other mergers'
+                // marks: the entry stays `linking` (scans still return the
+                // row from it) and a later merge redoes its back-links.
+                if (!reachable) continue;
             }
             set_entry(index, g, blk, i, kPendingMerged, kNoNode);
             ++done;

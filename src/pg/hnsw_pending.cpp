@@ -193,8 +193,10 @@ void pending_insert(Relation index, const Geometry& g, const char* vec, ItemPoin
         std::int64_t merged = 1;
         if (meta.pending_count >= limit_entries) merged = merge_pending(index, got, pending_per_page(g), nullptr, nullptr);
         lane_unlock(index, got);
+        // Next lane either way: a head page leaves the list (and the count
+        // drops) only when every lane is done with it.
         wait = merged == 0;
-        lane = wait ? (got + 1) % kMergeLanes : got;
+        lane = (got + 1) % kMergeLanes;
         read_meta(index, &meta);
     }
     std::uint64_t count;

@@ -108,7 +108,9 @@ std::int64_t pending_live_count(Relation index);
 // recorded earlier (a merge cut off by a crash): if it already holds `tid`,
 // only the back-links are (re)done.
 using ReserveFn = void (*)(void* arg, NodeId id);
-void graph_insert(Relation index, const char* vec, ItemPointer tid, ReserveFn reserve, void* arg, NodeId resume);
+// Returns whether the node got a level-0 in-edge (or is the only node): a
+// merger leaves an entry whose node did not `linking`, for a later merge.
+bool graph_insert(Relation index, const char* vec, ItemPointer tid, ReserveFn reserve, void* arg, NodeId resume);
 
 // Scans (hnsw_pending.cpp): the pending entries of one scan.
 struct PendingScan;
