@@ -371,7 +371,7 @@ class Runner:
                 secs = pg.insert_batches(db.conn, table, ids, ds.category[keep:], ds.base[keep:], 100,
                                          self.o.param_format)
             entry = {"seconds": secs, "rows_per_s": m / secs, "build_of_preloaded_s": b["seconds"],
-                     "fresh_index_bytes": fresh_run["index_bytes"]}
+                     "fresh_index_bytes": fresh_run.get("index_bytes")}
             self.log("    ingest %s: %d rows in %.2f s = %.0f rows/s" % (method, m, secs, m / secs))
             if db.has_function("vecdb_hnsw_pending_count"):
                 # Rows are findable at commit (from the hnsw pending list);
