@@ -521,13 +521,6 @@ int write_list_if_unchanged(InsertState* is, NodeId nb, int level, const SlotHea
 
 bool in_list(const NodeId* lst, int n, NodeId id) { return std::find(lst, lst + n, id) != lst + n; }
 
-// The position where a same-length rewrite of cur differs (0 if none).
-int victim_of(const NodeId* cur, const NodeId* next, int n) {
-    for (int i = 0; i < n; ++i)
-        if (cur[i] != next[i]) return i;
-    return 0;
-}
-
 enum LinkResult { kLinked, kRejected, kNoTarget };
 
 // Pins f in the new node's level-0 list, adding it if missing: appended
@@ -714,12 +707,13 @@ bool force_in_edge(InsertState* is) {
             std::memcpy(next, cur, n * sizeof(NodeId));
             int newn = n;
             NodeId evicted = kNoNode;
+            int victim = -1;  // the entry the new node replaces (full list)
             if (n < max) {
                 next[newn++] = is->new_id;
             } else {
                 // Victim: a dead entry, else the farthest entry the new node
                 // points at, else the farthest entry.
-                int victim = -1, victim_rank = -1;
+                int victim_rank = -1;
                 float victim_dist = 0;
                 for (int i = 0; i < n; ++i) {
                     SlotHeader th;
@@ -740,9 +734,7 @@ bool force_in_edge(InsertState* is) {
                 if (victim_rank >= 0 && victim_rank <= 1) evicted = cur[victim];
                 next[victim] = is->new_id;
             }
-            if (marked_by_other(is->index, g, x) ||
-                (n == max && marked_by_other(is->index, g, cur[victim_of(cur, next, n)])))
-                break;
+            if (marked_by_other(is->index, g, x) || (victim >= 0 && marked_by_other(is->index, g, cur[victim]))) break;
             const int w = write_list_if_unchanged(is, x, 0, h, cur, n, next, newn);
             if (w < 0) break;
             if (w == 0) continue;

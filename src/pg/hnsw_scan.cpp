@@ -186,12 +186,9 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
     for (;;) {
         Workspace* ws = so->ws;
         if (ws != nullptr) {
-            if (so->patient_stop && so->pos >= static_cast<std::size_t>(kPatienceK)) resume_patient(scan, so);
-            while (so->pos < ws->result.size()) {
-                if (so->patient_stop && so->pos >= static_cast<std::size_t>(kPatienceK)) {
-                    resume_patient(scan, so);
-                    continue;
-                }
+            for (;;) {
+                if (so->patient_stop && so->pos >= static_cast<std::size_t>(kPatienceK)) resume_patient(scan, so);
+                if (so->pos >= ws->result.size()) break;
                 const core::Candidate c = ws->result[so->pos++];
                 // Defensive: a node is returned at most once.
                 if (ws->excluded.test_and_set(c.id)) continue;

@@ -9,7 +9,8 @@
 #      background merger links the rows and other sessions search: at the end
 #      the list is empty without anyone calling the merge, the checker passes,
 #      and every row is found, exactly once, by an exact-match index query
-#      (one linker at a time: no stranding window);
+#      (mergers of different lanes link side by side; their being-linked
+#      marks keep every node reachable, test 090 presses on that);
 #   3. one session under back-pressure beside the background worker: the list
 #      drains by itself after the last insert.
 use strict;
