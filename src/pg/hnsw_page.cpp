@@ -249,8 +249,11 @@ bool PageGraph::score_on_page(Page page, NodeId id, float* dist) {
     const SlotHeader* h = slot_header(slot);
     if (h->state == kSlotFree) return false;
     if (h->state == kSlotDeleted) ws_->excluded.test_and_set(id);
-    const void* vec = slot_vector(page, slot, id);
-    *dist = dist_(query_, vec, g_.dim);
+    if (g_.blocks_per_slot > 1) {
+        *dist = dist_(query_, slot_vector(page, slot, id), g_.dim);
+    } else {
+        *dist = g_.straddles(id) ? score_straddling(slot, id) : slot_distance(slot, id, nullptr);
+    }
     ++stats_->distances;
     ++stats_->visited;
     return true;
@@ -272,11 +275,7 @@ bool PageGraph::score_unlocked(Page page, NodeId id, float* dist) {
     const std::uint8_t state = *reinterpret_cast<volatile std::uint8_t*>(&slot_header(slot)->state);
     if (state == kSlotFree) return false;
     if (state == kSlotDeleted) ws_->excluded.test_and_set(id);
-    if (g_.straddles(id)) {
-        *dist = score_straddling(slot, id);
-    } else {
-        *dist = dist_(query_, slot + g_.vec_offset, g_.dim);
-    }
+    *dist = g_.straddles(id) ? score_straddling(slot, id) : slot_distance(slot, id, nullptr);
     ++stats_->distances;
     ++stats_->visited;
     return true;
@@ -284,19 +283,26 @@ bool PageGraph::score_unlocked(Page page, NodeId id, float* dist) {
 
 // Every metric is a sum over elements (cosine: 1 - dot of normalised
 // vectors), so a vector split over two blocks is scored in two parts, in
-// place: no copy, only a pin of the next block.
-float PageGraph::score_straddling(const char* slot, NodeId id) {
-    const std::uint32_t head = g_.head_vec_bytes(id);
+// place: no copy.
+float PageGraph::slot_distance(const char* slot, NodeId id, const char* tail) const {
+    const std::uint32_t head = g_.straddles(id) ? g_.head_vec_bytes(id) : g_.vec_bytes;
     const std::uint32_t esize = g_.type == core::ElemType::F32 ? 4 : 2;
     const std::uint32_t nh = head / esize;
     if (nh == g_.dim) return dist_(query_, slot + g_.vec_offset, g_.dim);  // only padding straddles
-    Buffer buf = read_block(g_.block_of(id) + 1);
-    const char* tail = reinterpret_cast<const char*>(BufferGetPage(buf)) + kAreaStart;
     float d = dist_(static_cast<const char*>(query_) + head, tail, g_.dim - nh);
     if (nh > 0) {
         d += dist_(query_, slot + g_.vec_offset, nh);
         if (g_.metric == core::Metric::Cosine) d -= 1.0f;
     }
+    return d;
+}
+
+// A straddling slot under a pin of its head block: pins the next block too.
+float PageGraph::score_straddling(const char* slot, NodeId id) {
+    if (g_.head_vec_bytes(id) / (g_.type == core::ElemType::F32 ? 4u : 2u) == g_.dim)
+        return slot_distance(slot, id, nullptr);
+    Buffer buf = read_block(g_.block_of(id) + 1);
+    const float d = slot_distance(slot, id, reinterpret_cast<const char*>(BufferGetPage(buf)) + kAreaStart);
     ReleaseBuffer(buf);
     return d;
 }
@@ -310,12 +316,14 @@ bool PageGraph::score(NodeId id, float* dist) {
     return ok;
 }
 
-bool PageGraph::live_tid(NodeId id, ItemPointerData* tid) {
+bool PageGraph::live_tid(NodeId id, ItemPointerData* tid, float* dist) {
     Buffer buf = read_block(g_.block_of(id));
     LockBuffer(buf, BUFFER_LOCK_SHARE);
-    const SlotHeader* h = slot_header(slot_ptr_id(BufferGetPage(buf), g_, id));
+    char* slot = slot_ptr_id(BufferGetPage(buf), g_, id);
+    const SlotHeader* h = slot_header(slot);
     const bool live = h->state == kSlotLive;
     if (live) *tid = h->tid;
+    if (live && dist != nullptr) *dist = g_.straddles(id) ? score_straddling(slot, id) : slot_distance(slot, id, nullptr);
     UnlockReleaseBuffer(buf);
     return live;
 }

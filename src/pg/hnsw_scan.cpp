@@ -182,6 +182,23 @@ void resume_patient(IndexScanDesc scan, ScanOpaque* so) {
     so->pos = 0;
 }
 
+// A row about to be returned scored differently under the lock than in the
+// search: the search read it without a pin (PageGraph::expand) while its
+// buffer was evicted and reloaded, or vacuum and an insert reused its slot.
+// Put it back among the rows still to come, at its true distance; false
+// (drop it) when that is nearer than a row already returned, which would
+// break the order.
+bool requeue(Workspace* ws, ScanOpaque* so, core::Candidate c) {
+    if (!(c.dist >= so->last_dist)) return false;  // also NaN
+    return guarded([&] {
+        auto first = ws->result.begin() + static_cast<std::ptrdiff_t>(so->pos);
+        auto at = std::upper_bound(first, ws->result.end(), c,
+                                   [](const core::Candidate& a, const core::Candidate& b) { return a.dist < b.dist; });
+        ws->result.insert(at, c);
+        return true;
+    });
+}
+
 bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
     for (;;) {
         Workspace* ws = so->ws;
@@ -191,11 +208,19 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 if (so->pos >= ws->result.size()) break;
                 const core::Candidate c = ws->result[so->pos++];
                 // Defensive: a node is returned at most once.
-                if (ws->excluded.test_and_set(c.id)) continue;
-                if (so->resumed && c.dist < so->last_dist) continue;
-                if (so->rounds > 1 && c.dist < so->last_dist && iterative_scan_setting == kIterStrict) continue;
+                if (ws->excluded.test(c.id)) continue;
+                if ((so->resumed && c.dist < so->last_dist) ||
+                    (so->rounds > 1 && c.dist < so->last_dist && iterative_scan_setting == kIterStrict)) {
+                    ws->excluded.test_and_set(c.id);
+                    continue;
+                }
                 PageGraph graph(scan->indexRelation, so->g, so->query, ws, &so->stats);
-                if (!graph.live_tid(c.id, &scan->xs_heaptid)) continue;
+                float now = c.dist;
+                const bool single_block = so->g.blocks_per_slot == 1;
+                const bool live = graph.live_tid(c.id, &scan->xs_heaptid, single_block ? &now : nullptr);
+                if (live && now != c.dist && requeue(ws, so, core::Candidate{now, c.id})) continue;
+                ws->excluded.test_and_set(c.id);
+                if (!live || now != c.dist) continue;
                 if (scan->numberOfOrderBys > 0) {
                     scan->xs_orderbyvals[0] = Float8GetDatum(sql_distance(so->g.metric, c.dist));
                     scan->xs_orderbynulls[0] = false;

@@ -72,8 +72,10 @@ public:
     // Heap TID of a live node, read when the scan returns it (only the rows
     // the executor asks for pay this). If vacuum freed and an insert reused
     // the slot since it was scored, the TID is of a row inserted after this
-    // scan's snapshot: invisible, so the executor skips it.
-    bool live_tid(NodeId id, ItemPointerData* tid);
+    // scan's snapshot: invisible, so the executor skips it. With `dist`
+    // (single-block slots only), also the node's distance as read now,
+    // under the lock: the scan checks what it scored without a pin.
+    bool live_tid(NodeId id, ItemPointerData* tid, float* dist = nullptr);
 
     template <class Emit>
     void expand(NodeId node, int level, core::VisitedSet& visited, Emit&& emit);
@@ -90,6 +92,46 @@ protected:
     bool score_unlocked(Page page, NodeId id, float* dist);
     // Distance to a packed slot whose vector continues on the next block.
     float score_straddling(const char* slot, NodeId id);
+    // Distance to single-block slot id; `tail` is the next block's slot area
+    // when the slot straddles (else unused). Every path that scores such a
+    // slot uses this, so equal bytes give bit-equal distances.
+    float slot_distance(const char* slot, NodeId id, const char* tail) const;
+    // Pin-free reads. A shared buffer's memory is always mapped, so reading
+    // it without a pin is safe; what it holds is only ours while its
+    // descriptor's tag names our block and it is valid. Eviction retags the
+    // buffer (under its header lock) before new contents are read in, so
+    // a read bracketed by two successful checks saw our page (expand).
+    bool holds_block(Buffer buf, BlockNumber blk) const {
+        const BufferDesc* d = GetBufferDescriptor(buf - 1);
+        pg_read_barrier();
+        const BufferTag& t = *const_cast<const BufferTag*>(&d->tag);
+        const bool ours = *reinterpret_cast<const volatile BlockNumber*>(&t.blockNum) == blk &&
+                          *reinterpret_cast<const volatile ForkNumber*>(&t.forkNum) == MAIN_FORKNUM &&
+#if PG_VERSION_NUM >= 160000
+                          *reinterpret_cast<const volatile RelFileNumber*>(&t.relNumber) ==
+                              index_->rd_locator.relNumber &&
+                          *reinterpret_cast<const volatile Oid*>(&t.dbOid) == index_->rd_locator.dbOid &&
+                          *reinterpret_cast<const volatile Oid*>(&t.spcOid) == index_->rd_locator.spcOid;
+#else
+                          *reinterpret_cast<const volatile Oid*>(&t.rnode.relNode) == index_->rd_node.relNode &&
+                          *reinterpret_cast<const volatile Oid*>(&t.rnode.dbNode) == index_->rd_node.dbNode &&
+                          *reinterpret_cast<const volatile Oid*>(&t.rnode.spcNode) == index_->rd_node.spcNode;
+#endif
+        const bool valid = (pg_atomic_read_u32(const_cast<pg_atomic_uint32*>(&d->state)) & BM_VALID) != 0;
+        pg_read_barrier();
+        return ours && valid;
+    }
+    // The shared buffer that holds blk now according to its hint, unpinned;
+    // InvalidBuffer when the hint is missing, local or stale.
+    Buffer unpinned_block(BlockNumber blk) const {
+        if (blk >= ws_->hints.size()) return InvalidBuffer;
+        const Buffer buf = ws_->hints[blk];
+        return buf > 0 && holds_block(buf, blk) ? buf : InvalidBuffer;
+    }
+    // Scores one block's group of an expansion without a pin; false (nothing
+    // emitted) if the buffer changed hands meanwhile.
+    template <class Emit>
+    bool score_group_unpinned(Buffer buf, BlockNumber blk, const NodeId* ids, int n, Emit& emit);
     // Vector bytes prefetched ahead of scoring: the whole vector up to 4 KB
     // (fashion-mnist's 3,136 B: 1 KB left the rest to demand misses).
     static constexpr std::uint32_t kPrefetchMax = 4096;
@@ -188,8 +230,9 @@ void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&&
         }
         return;
     }
-    // Pinning is an atomic on the buffer descriptor, a likely cache miss; the
-    // atomics serialise, so warm all descriptors first (write intent).
+    // Pinning is an atomic on the buffer descriptor and the pin-free check
+    // reads it: a likely cache miss either way, so warm all descriptors
+    // first (write intent: the pinned path changes them).
     for (int i = 0; i < np; ++i) prefetch_descriptor(g_.block_of(pending[i]));
     // Group by block (ids encode blocks).
     if (np > 1) std::sort(pending, pending + np);
@@ -204,34 +247,86 @@ void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&&
     // one taken by the own page); beyond it every pin costs hash lookups.
     constexpr int kBatch = 6;
     Buffer batch_buf[kBatch];
+    bool batch_pinned[kBatch];
     for (int k0 = 0; k0 < ng; k0 += kBatch) {
         const int k1 = std::min(ng, k0 + kBatch);
         for (int k = k0; k < k1; ++k) {
             const BlockNumber blk = g_.block_of(pending[group_start[k]]);
-            const Buffer buf = blk == own ? own_buf : read_block(blk);
+            Buffer buf = InvalidBuffer;
+            bool pinned = true;
+            if (blk == own) {
+                buf = own_buf;
+            } else if ((buf = unpinned_block(blk)) != InvalidBuffer) {
+                pinned = false;
+                ++stats_->buffer_accesses;
+            } else {
+                buf = read_block(blk);
+            }
             batch_buf[k - k0] = buf;
-            Page page = BufferGetPage(buf);
+            batch_pinned[k - k0] = pinned;
+            const char* page = static_cast<const char*>(BufferGetBlock(buf));
             for (int i = group_start[k]; i < group_start[k + 1]; ++i)
-                __builtin_prefetch(slot_ptr_id(page, g_, pending[i]));
+                __builtin_prefetch(page + kAreaStart + g_.offset_of(pending[i]));
         }
         // Headers (the state byte is read first) before the vector lines:
         // the misses in flight are limited, so the vectors queue behind.
         for (int k = k0; k < k1; ++k) {
-            Page page = BufferGetPage(batch_buf[k - k0]);
+            const char* page = static_cast<const char*>(BufferGetBlock(batch_buf[k - k0]));
             const BlockNumber blk = g_.block_of(pending[group_start[k]]);
             for (int i = group_start[k]; i < group_start[k + 1]; ++i)
-                prefetch_vector(slot_ptr_id(page, g_, pending[i]), pending[i], blk);
+                prefetch_vector(page + kAreaStart + g_.offset_of(pending[i]), pending[i], blk);
         }
         for (int k = k0; k < k1; ++k) {
-            Page page = BufferGetPage(batch_buf[k - k0]);
-            for (int i = group_start[k]; i < group_start[k + 1]; ++i) {
+            const int first = group_start[k];
+            const int count = group_start[k + 1] - first;
+            Buffer buf = batch_buf[k - k0];
+            if (!batch_pinned[k - k0]) {
+                const BlockNumber blk = g_.block_of(pending[first]);
+                if (score_group_unpinned(buf, blk, pending + first, count, emit)) continue;
+                buf = read_block(blk);  // it changed hands meanwhile: read it again, pinned
+            }
+            Page page = BufferGetPage(buf);
+            for (int i = first; i < first + count; ++i) {
                 float d;
                 if (score_unlocked(page, pending[i], &d)) emit(core::Candidate{d, pending[i]});
             }
-            if (batch_buf[k - k0] != own_buf) ReleaseBuffer(batch_buf[k - k0]);
+            if (buf != own_buf) ReleaseBuffer(buf);
         }
     }
     if (BufferIsValid(own_buf)) ReleaseBuffer(own_buf);
+}
+
+// Scores first the whole group from the unpinned buffer, then checks that the
+// buffer (and, for a straddling slot, the next block's) still holds our
+// block; only then are the results used (excluded marks, stats, emit), so a
+// read that raced with an eviction leaves no trace.
+template <class Emit>
+bool PageGraph::score_group_unpinned(Buffer buf, BlockNumber blk, const NodeId* ids, int n, Emit& emit) {
+    const char* page = static_cast<const char*>(BufferGetBlock(buf));
+    const char* tail = nullptr;
+    Buffer next = InvalidBuffer;
+    for (int i = 0; i < n && next == InvalidBuffer; ++i) {
+        if (!g_.straddles(ids[i])) continue;
+        next = unpinned_block(blk + 1);
+        if (next == InvalidBuffer) return false;
+        tail = static_cast<const char*>(BufferGetBlock(next)) + kAreaStart;
+    }
+    float dist[2 * 100];
+    std::uint8_t state[2 * 100];
+    for (int i = 0; i < n; ++i) {
+        const char* slot = page + kAreaStart + g_.offset_of(ids[i]);
+        state[i] = *reinterpret_cast<const volatile std::uint8_t*>(&reinterpret_cast<const SlotHeader*>(slot)->state);
+        if (state[i] != kSlotFree) dist[i] = slot_distance(slot, ids[i], tail);
+    }
+    if (!holds_block(buf, blk) || (next != InvalidBuffer && !holds_block(next, blk + 1))) return false;
+    for (int i = 0; i < n; ++i) {
+        if (state[i] == kSlotFree) continue;
+        if (state[i] == kSlotDeleted) ws_->excluded.test_and_set(ids[i]);
+        ++stats_->distances;
+        ++stats_->visited;
+        emit(core::Candidate{dist[i], ids[i]});
+    }
+    return true;
 }
 
 }  // namespace vecdb::pg::hnsw
