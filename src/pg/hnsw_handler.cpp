@@ -28,6 +28,7 @@ namespace vecdb::pg::hnsw {
 
 int ef_search_setting = 40;
 int search_patience_setting = 0;
+bool pin_free_reads_setting = true;
 int iterative_scan_setting = kIterOff;
 int max_scan_tuples_setting = 20000;
 int pending_list_limit_setting = 4096;
@@ -87,6 +88,11 @@ void vecdb_hnsw_init(void) {
                             "Fewer distances at a given hnsw.ef_search (raise ef_search to keep recall); rows past "
                             "the 10th come from the search run to its usual end. Not used by iterative scans.",
                             &search_patience_setting, 0, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("hnsw.pin_free_reads",
+                             "Lets hnsw searches score neighbour pages in shared buffers without pinning them.",
+                             "Each read is checked against the buffer's tag before and after; off pins every page "
+                             "(slower; for diagnosis).",
+                             &pin_free_reads_setting, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomEnumVariable("hnsw.iterative_scan",
                              "Resume hnsw scans when their results run out before the query is satisfied.",
                              "relaxed_order may return rows slightly out of distance order; strict_order never "

@@ -42,7 +42,8 @@ enum class QueryKind { None, Vector, Unordered };
 struct ScanOpaque {
     Geometry g;
     bool empty_geometry;  // index has no dimension yet: nothing to return
-    char* query;          // vec_bytes, index form
+    char* query;          // vec_bytes, index form, 64-byte aligned (query_mem)
+    char* query_mem;
     QueryKind kind;
     bool null_query;
     bool started;
@@ -182,21 +183,23 @@ void resume_patient(IndexScanDesc scan, ScanOpaque* so) {
     so->pos = 0;
 }
 
-// A row about to be returned scored differently under the lock than in the
-// search: the search read it without a pin (PageGraph::expand) while its
-// buffer was evicted and reloaded, or vacuum and an insert reused its slot.
-// Put it back among the rows still to come, at its true distance; false
-// (drop it) when that is nearer than a row already returned, which would
-// break the order.
+// A row about to be returned (ws->result[so->pos - 1]) scored differently
+// under the lock than in the search: the search read it without a pin
+// (PageGraph::expand) while its buffer left and came back, or vacuum and an
+// insert reused its slot. Move it among the rows still to come, at its true
+// distance (no stale copy stays behind for a patience resume, which rebuilds
+// from the whole list); false (drop it) when that is nearer than a row
+// already returned, which would break the order.
 bool requeue(Workspace* ws, ScanOpaque* so, core::Candidate c) {
     if (!(c.dist >= so->last_dist)) return false;  // also NaN
-    return guarded([&] {
-        auto first = ws->result.begin() + static_cast<std::ptrdiff_t>(so->pos);
-        auto at = std::upper_bound(first, ws->result.end(), c,
-                                   [](const core::Candidate& a, const core::Candidate& b) { return a.dist < b.dist; });
-        ws->result.insert(at, c);
-        return true;
-    });
+    std::vector<core::Candidate>& r = ws->result;
+    std::size_t at = --so->pos;  // the stale entry
+    while (at + 1 < r.size() && r[at + 1].dist <= c.dist) {
+        r[at] = r[at + 1];
+        ++at;
+    }
+    r[at] = c;
+    return true;
 }
 
 bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
@@ -218,9 +221,10 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 float now = c.dist;
                 const bool single_block = so->g.blocks_per_slot == 1;
                 const bool live = graph.live_tid(c.id, &scan->xs_heaptid, single_block ? &now : nullptr);
-                if (live && now != c.dist && requeue(ws, so, core::Candidate{now, c.id})) continue;
+                const bool same = now == c.dist || (std::isnan(now) && std::isnan(c.dist));
+                if (live && !same && requeue(ws, so, core::Candidate{now, c.id})) continue;
                 ws->excluded.test_and_set(c.id);
-                if (!live || now != c.dist) continue;
+                if (!live || !same) continue;
                 if (scan->numberOfOrderBys > 0) {
                     scan->xs_orderbyvals[0] = Float8GetDatum(sql_distance(so->g.metric, c.dist));
                     scan->xs_orderbynulls[0] = false;
@@ -311,7 +315,11 @@ IndexScanDesc vecdb_hnsw_beginscan(Relation index, int nkeys, int norderbys) {
     read_meta(index, &meta);
     geometry_from_meta(&meta, so->g);
     so->empty_geometry = meta.dim == 0;
-    so->query = static_cast<char*>(palloc0(std::max<std::size_t>(so->g.vec_bytes, 8)));
+    // The kernels start at their first argument's alignment (the query's),
+    // so a fixed alignment makes every scan of one query sum in the same
+    // order: equal distances, hence the same rows among near-ties, each time.
+    so->query_mem = static_cast<char*>(palloc0(std::max<std::size_t>(so->g.vec_bytes, 8) + 64));
+    so->query = reinterpret_cast<char*>(TYPEALIGN(64, so->query_mem));
     so->kind = QueryKind::None;
     so->pending_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw pending scan", ALLOCSET_DEFAULT_SIZES);
     so->cb.func = release_on_reset;
@@ -383,6 +391,6 @@ void vecdb_hnsw_endscan(IndexScanDesc scan) {
     last_scan_stats = so->stats;
     release_workspace(so->ws);
     so->ws = nullptr;
-    pfree(so->query);
+    pfree(so->query_mem);
     // so itself stays until its context goes (the reset callback points at it).
 }

@@ -269,6 +269,7 @@ int option_ef_construction(Relation index);
 
 extern int ef_search_setting;
 extern int search_patience_setting;  // hnsw.search_patience (0: off)
+extern bool pin_free_reads_setting;  // hnsw.pin_free_reads
 extern int iterative_scan_setting;  // IterativeScan
 extern int max_scan_tuples_setting;
 extern int pending_list_limit_setting;  // kB, 0: off

@@ -124,7 +124,7 @@ protected:
     // The shared buffer that holds blk now according to its hint, unpinned;
     // InvalidBuffer when the hint is missing, local or stale.
     Buffer unpinned_block(BlockNumber blk) const {
-        if (blk >= ws_->hints.size()) return InvalidBuffer;
+        if (!pin_free_reads_setting || blk >= ws_->hints.size()) return InvalidBuffer;
         const Buffer buf = ws_->hints[blk];
         return buf > 0 && holds_block(buf, blk) ? buf : InvalidBuffer;
     }
@@ -258,7 +258,6 @@ void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&&
                 buf = own_buf;
             } else if ((buf = unpinned_block(blk)) != InvalidBuffer) {
                 pinned = false;
-                ++stats_->buffer_accesses;
             } else {
                 buf = read_block(blk);
             }
@@ -296,12 +295,20 @@ void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&&
     if (BufferIsValid(own_buf)) ReleaseBuffer(own_buf);
 }
 
-// Scores first the whole group from the unpinned buffer, then checks that the
+// Checks the buffer again (other groups of the batch may have done I/O since
+// it was chosen), scores the whole group from it, then checks that the
 // buffer (and, for a straddling slot, the next block's) still holds our
-// block; only then are the results used (excluded marks, stats, emit), so a
-// read that raced with an eviction leaves no trace.
+// block; only then are the results used (emit, stats), so a read that raced
+// with an eviction leaves no trace. The checks cannot see a buffer that left
+// and came back to our block in between (no generation count in PG's
+// descriptors): such a read may score foreign bytes. A wrong distance is
+// corrected for every row the scan returns (live_tid re-scores it); a wrong
+// state could hide a live row for good (marked deleted, or skipped as free
+// after being marked visited), so only live slots are taken from an
+// unpinned read and a group with any other state goes the pinned way.
 template <class Emit>
 bool PageGraph::score_group_unpinned(Buffer buf, BlockNumber blk, const NodeId* ids, int n, Emit& emit) {
+    if (!holds_block(buf, blk)) return false;
     const char* page = static_cast<const char*>(BufferGetBlock(buf));
     const char* tail = nullptr;
     Buffer next = InvalidBuffer;
@@ -312,16 +319,16 @@ bool PageGraph::score_group_unpinned(Buffer buf, BlockNumber blk, const NodeId* 
         tail = static_cast<const char*>(BufferGetBlock(next)) + kAreaStart;
     }
     float dist[2 * 100];
-    std::uint8_t state[2 * 100];
     for (int i = 0; i < n; ++i) {
         const char* slot = page + kAreaStart + g_.offset_of(ids[i]);
-        state[i] = *reinterpret_cast<const volatile std::uint8_t*>(&reinterpret_cast<const SlotHeader*>(slot)->state);
-        if (state[i] != kSlotFree) dist[i] = slot_distance(slot, ids[i], tail);
+        const std::uint8_t state =
+            *reinterpret_cast<const volatile std::uint8_t*>(&reinterpret_cast<const SlotHeader*>(slot)->state);
+        if (state != kSlotLive) return false;
+        dist[i] = slot_distance(slot, ids[i], tail);
     }
     if (!holds_block(buf, blk) || (next != InvalidBuffer && !holds_block(next, blk + 1))) return false;
+    ++stats_->buffer_accesses;
     for (int i = 0; i < n; ++i) {
-        if (state[i] == kSlotFree) continue;
-        if (state[i] == kSlotDeleted) ws_->excluded.test_and_set(ids[i]);
         ++stats_->distances;
         ++stats_->visited;
         emit(core::Candidate{dist[i], ids[i]});
