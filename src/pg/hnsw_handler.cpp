@@ -89,7 +89,8 @@ void vecdb_hnsw_init(void) {
                             "the 10th come from the search run to its usual end. Not used by iterative scans.",
                             &search_patience_setting, 0, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomBoolVariable("hnsw.pin_free_reads",
-                             "Lets hnsw searches score neighbour pages in shared buffers without pinning them.",
+                             "Lets hnsw searches (scans, and inserts finding neighbours) score neighbour pages in shared "
+                             "buffers without pinning them.",
                              "Each read is checked against the buffer's tag before and after; off pins every page "
                              "(slower; for diagnosis).",
                              &pin_free_reads_setting, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);

@@ -55,8 +55,10 @@ sub counted_buffers {
         SELECT id FROM $t ORDER BY v <-> (SELECT v FROM ${t}_probes WHERE i = 1) LIMIT 10;
         EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF)
         SELECT id FROM $t ORDER BY v <-> (SELECT v FROM ${t}_probes WHERE i = 1) LIMIT 10");
-    my ($hit) = $plan =~ /Index Scan.*?\n\s+Buffers: shared hit=(\d+)/s;
-    my ($read) = $plan =~ /Index Scan.*?\n\s+Buffers: shared hit=\d+ read=(\d+)/s;
+    my ($buffers) = $plan =~ /Index Scan.*?\n\s+Buffers: shared ([^\n]*)/s;
+    die "no Buffers line for the index scan in:\n$plan" unless defined $buffers;
+    my ($hit) = $buffers =~ /hit=(\d+)/;
+    my ($read) = $buffers =~ /read=(\d+)/;
     return ($hit // 0) + ($read // 0);
 }
 
@@ -95,13 +97,16 @@ $node->restart;
 my $reads_sql = "SELECT sum(idx_blks_read) FROM pg_statio_user_indexes WHERE indexrelname LIKE '%_hnsw'";
 my $reads0 = $node->safe_psql('postgres', $reads_sql);
 
-# Two sessions churn the cache with other searches while the probes run.
+# Two sessions churn the cache with other searches until the probes are done
+# (each statement of the DO block sees the stop row once it commits).
+$node->safe_psql('postgres', 'CREATE TABLE churn_stop (done bool)');
 sub churn {
     my ($t, $rows) = @_;
     return qq{SET enable_seqscan = off; SET enable_sort = off;
 DO \$\$
 DECLARE q vector; BEGIN
-  FOR k IN 1..1500 LOOP
+  FOR k IN 1..200000 LOOP
+    EXIT WHEN EXISTS (SELECT FROM churn_stop);
     SELECT v INTO q FROM $t WHERE id = (k * 7919) % $rows + 1;
     PERFORM id FROM $t ORDER BY v <-> q LIMIT 10;
   END LOOP;
@@ -120,6 +125,7 @@ for my $pass (1 .. 3) {
             or diag(join("\n", map { "cached: $cached{$t}[$_]\nnow:    " . ($got[$_] // '') } @diff[0 .. ($#diff < 2 ? $#diff : 2)]));
     }
 }
+$node->safe_psql('postgres', 'INSERT INTO churn_stop VALUES (true)');
 for my $b (@bg) {
     my ($h, $out) = @$b;
     $h->finish;

@@ -302,7 +302,9 @@ void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&&
 // with an eviction leaves no trace. The checks cannot see a buffer that left
 // and came back to our block in between (no generation count in PG's
 // descriptors): such a read may score foreign bytes. A wrong distance is
-// corrected for every row the scan returns (live_tid re-scores it); a wrong
+// corrected, or the row dropped if it would break the order, for every row
+// the scan returns (live_tid re-scores it); inserts' searches keep it (a
+// slightly worse candidate list, nothing more); a wrong
 // state could hide a live row for good (marked deleted, or skipped as free
 // after being marked visited), so only live slots are taken from an
 // unpinned read and a group with any other state goes the pinned way.
