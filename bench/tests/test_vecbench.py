@@ -10,7 +10,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from vecbench import data, measure, pg, refs  # noqa: E402
+from vecbench import data, measure, pg, refs, report, runner  # noqa: E402
 
 
 def brute(base, q, metric, k, mask=None):
@@ -134,3 +134,37 @@ class SmokeChecks(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class IngestAlone(unittest.TestCase):
+    """`--sections ingest` alone: the vecdb run has no sweep points but its
+    ingest figures still reach the report, and it is left out of the QPS
+    comparison."""
+
+    def doc(self):
+        ingest = {"rows": 300, "preloaded_rows": 700,
+                  "insert100": {"rows_per_s": 2500.0, "seconds": 0.12, "merged_rows_per_s": 1500.0,
+                                "merged_seconds": 0.2,
+                                "recall_after": [{"param": 40, "recall@10": 0.81, "fresh_recall@10": 0.8,
+                                                  "qps": 1000.0, "fresh_qps": 1100.0}]}}
+        ours = {"system": "vecdb-hnsw", "label": "vecdb hnsw", "sweep_param": "hnsw.ef_search", "points": [],
+                "ingest": ingest}
+        ref = {"system": "hnswlib", "label": "hnswlib", "sweep_param": "ef", "build": {"seconds": 1.0},
+               "points": [{"param": 40, "recall@10": 0.96, "qps": 5000.0}],
+               "ingest": {"rows": 300, "seconds": 0.05, "rows_per_s": 6000.0}}
+        runs = [ours, ref]
+        ds = {"name": "toy", "n": 1000, "d": 4, "nq": 10, "metric": "l2", "source": "test"}
+        res = {"dataset": ds, "runs": runs, "vecdb": {}, "comparison": runner.compare(runs)}
+        env = {"cpu": "cpu", "cores": 2, "memory_gib": 1, "load_average": [0, 0, 0], "git": {"commit": "abc"}}
+        return {"scenario": "full", "command": "x", "started": "now", "seconds": 1, "environment": env,
+                "results": [res]}
+
+    def test_report_has_ingest_table(self):
+        doc = self.doc()
+        self.assertEqual(doc["results"][0]["comparison"], [])
+        text = report.markdown(doc, {})
+        self.assertIn("Ingest into an indexed table (vecdb hnsw; 300 rows onto an index of 700)", text)
+        self.assertIn("| insert100 | 2500 |", text)
+        self.assertIn("| insert100, fully merged | 1500 |", text)
+        self.assertIn("| hnswlib add_items (1 thread) | 6000 |", text)
+

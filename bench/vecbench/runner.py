@@ -180,6 +180,8 @@ class Runner:
                 self.section(run, "churn", lambda: self.churn(db, ds, cfg))
                 if not run["points"]:
                     info[key + "_churn"] = run["churn"]
+            if not run["points"] and isinstance(run.get("ingest"), dict):
+                res["runs"].append(run)  # --sections ingest alone: keep its figures for the report
         db.ensure_connected()
         db.conn.close()
         self.db = None
@@ -499,8 +501,8 @@ def summary(points):
 def compare(runs):
     """vecdb vs each reference: QPS at equal recall (best point reaching the
     target), build time and index size ratios (vecdb / reference)."""
-    ours = [r for r in runs if r["system"].startswith("vecdb-") and r["system"] != "vecdb-exact"]
-    theirs = [r for r in runs if not r["system"].startswith("vecdb-")]
+    ours = [r for r in runs if r["system"].startswith("vecdb-") and r["system"] != "vecdb-exact" and r["points"]]
+    theirs = [r for r in runs if not r["system"].startswith("vecdb-") and r["points"]]
     out = []
     for a in ours:
         for b in theirs:
