@@ -252,7 +252,7 @@ bool PageGraph::score_on_page(Page page, NodeId id, float* dist) {
     if (g_.blocks_per_slot > 1) {
         *dist = dist_(query_, slot_vector(page, slot, id), g_.dim);
     } else {
-        *dist = g_.straddles(id) ? score_straddling(slot, id) : slot_distance(slot, id, nullptr);
+        *dist = score_pinned(slot, id);
     }
     ++stats_->distances;
     ++stats_->visited;
@@ -275,7 +275,7 @@ bool PageGraph::score_unlocked(Page page, NodeId id, float* dist) {
     const std::uint8_t state = *reinterpret_cast<volatile std::uint8_t*>(&slot_header(slot)->state);
     if (state == kSlotFree) return false;
     if (state == kSlotDeleted) ws_->excluded.test_and_set(id);
-    *dist = g_.straddles(id) ? score_straddling(slot, id) : slot_distance(slot, id, nullptr);
+    *dist = score_pinned(slot, id);
     ++stats_->distances;
     ++stats_->visited;
     return true;
@@ -297,9 +297,10 @@ float PageGraph::slot_distance(const char* slot, NodeId id, const char* tail) co
     return d;
 }
 
-// A straddling slot under a pin of its head block: pins the next block too.
-float PageGraph::score_straddling(const char* slot, NodeId id) {
-    if (g_.head_vec_bytes(id) / (g_.type == core::ElemType::F32 ? 4u : 2u) == g_.dim)
+// A single-block slot under a pin of its head block; one whose vector
+// continues on the next block pins that block too.
+float PageGraph::score_pinned(const char* slot, NodeId id) {
+    if (!g_.straddles(id) || g_.head_vec_bytes(id) / (g_.type == core::ElemType::F32 ? 4u : 2u) == g_.dim)
         return slot_distance(slot, id, nullptr);
     Buffer buf = read_block(g_.block_of(id) + 1);
     const float d = slot_distance(slot, id, reinterpret_cast<const char*>(BufferGetPage(buf)) + kAreaStart);
@@ -323,7 +324,7 @@ bool PageGraph::live_tid(NodeId id, ItemPointerData* tid, float* dist) {
     const SlotHeader* h = slot_header(slot);
     const bool live = h->state == kSlotLive;
     if (live) *tid = h->tid;
-    if (live && dist != nullptr) *dist = g_.straddles(id) ? score_straddling(slot, id) : slot_distance(slot, id, nullptr);
+    if (live && dist != nullptr) *dist = score_pinned(slot, id);
     UnlockReleaseBuffer(buf);
     return live;
 }

@@ -90,8 +90,9 @@ protected:
     bool score_on_page(Page page, NodeId id, float* dist);
     // The same on a page that is only pinned (single-block slots).
     bool score_unlocked(Page page, NodeId id, float* dist);
-    // Distance to a packed slot whose vector continues on the next block.
-    float score_straddling(const char* slot, NodeId id);
+    // Distance to single-block slot id on a pinned page (pins the next block
+    // for a packed slot whose vector continues there).
+    float score_pinned(const char* slot, NodeId id);
     // Distance to single-block slot id; `tail` is the next block's slot area
     // when the slot straddles (else unused). Every path that scores such a
     // slot uses this, so equal bytes give bit-equal distances.
@@ -104,7 +105,7 @@ protected:
     bool holds_block(Buffer buf, BlockNumber blk) const {
         const BufferDesc* d = GetBufferDescriptor(buf - 1);
         pg_read_barrier();
-        const BufferTag& t = *const_cast<const BufferTag*>(&d->tag);
+        const BufferTag& t = d->tag;
         const bool ours = *reinterpret_cast<const volatile BlockNumber*>(&t.blockNum) == blk &&
                           *reinterpret_cast<const volatile ForkNumber*>(&t.forkNum) == MAIN_FORKNUM &&
 #if PG_VERSION_NUM >= 160000
@@ -263,17 +264,17 @@ void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&&
             }
             batch_buf[k - k0] = buf;
             batch_pinned[k - k0] = pinned;
-            const char* page = static_cast<const char*>(BufferGetBlock(buf));
+            Page page = BufferGetPage(buf);
             for (int i = group_start[k]; i < group_start[k + 1]; ++i)
-                __builtin_prefetch(page + kAreaStart + g_.offset_of(pending[i]));
+                __builtin_prefetch(slot_ptr_id(page, g_, pending[i]));
         }
         // Headers (the state byte is read first) before the vector lines:
         // the misses in flight are limited, so the vectors queue behind.
         for (int k = k0; k < k1; ++k) {
-            const char* page = static_cast<const char*>(BufferGetBlock(batch_buf[k - k0]));
+            Page page = BufferGetPage(batch_buf[k - k0]);
             const BlockNumber blk = g_.block_of(pending[group_start[k]]);
             for (int i = group_start[k]; i < group_start[k + 1]; ++i)
-                prefetch_vector(page + kAreaStart + g_.offset_of(pending[i]), pending[i], blk);
+                prefetch_vector(slot_ptr_id(page, g_, pending[i]), pending[i], blk);
         }
         for (int k = k0; k < k1; ++k) {
             const int first = group_start[k];
@@ -311,7 +312,7 @@ void PageGraph::expand(NodeId node, int level, core::VisitedSet& visited, Emit&&
 template <class Emit>
 bool PageGraph::score_group_unpinned(Buffer buf, BlockNumber blk, const NodeId* ids, int n, Emit& emit) {
     if (!holds_block(buf, blk)) return false;
-    const char* page = static_cast<const char*>(BufferGetBlock(buf));
+    Page page = BufferGetPage(buf);
     const char* tail = nullptr;
     Buffer next = InvalidBuffer;
     for (int i = 0; i < n && next == InvalidBuffer; ++i) {
@@ -322,9 +323,8 @@ bool PageGraph::score_group_unpinned(Buffer buf, BlockNumber blk, const NodeId* 
     }
     float dist[2 * 100];
     for (int i = 0; i < n; ++i) {
-        const char* slot = page + kAreaStart + g_.offset_of(ids[i]);
-        const std::uint8_t state =
-            *reinterpret_cast<const volatile std::uint8_t*>(&reinterpret_cast<const SlotHeader*>(slot)->state);
+        char* slot = slot_ptr_id(page, g_, ids[i]);
+        const std::uint8_t state = *reinterpret_cast<volatile std::uint8_t*>(&slot_header(slot)->state);
         if (state != kSlotLive) return false;
         dist[i] = slot_distance(slot, ids[i], tail);
     }
