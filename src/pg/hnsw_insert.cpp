@@ -179,8 +179,9 @@ void select_own_neighbors(InsertState* is) {
             if (h.state != kSlotLive) continue;
             is->cands[l][kept++] = is->cands[l][i];
         }
-        const int max_out = l == 0 ? 2 * g.m : g.m;
-        is->n_lists[l] = select_from(is, is->cands[l], kept, max_out, is->lists[l]);
+        // m on every level, as the build does: back links grow level 0
+        // towards 2m, and each back link is a list rewrite.
+        is->n_lists[l] = select_from(is, is->cands[l], kept, g.m, is->lists[l]);
     }
 }
 
