@@ -232,6 +232,33 @@ Buffer free_space_block(Relation index, const Geometry& g, std::uint32_t* slot, 
     return InvalidBuffer;
 }
 
+// pick_slot for the packed layout: the slot an insert would take
+// (choose_packed_slot), left free. Fresh blocks (the head, and a straddling
+// slot's tail) are written as empty element pages, with the metapage's
+// insert block and used-up free-list entries, in one record of their own,
+// so the tail a reserved slot needs is an element page from then on.
+// Releases metabuf.
+NodeId pick_packed_slot(InsertState* is, Buffer metabuf) {
+    Relation index = is->index;
+    const Geometry& g = is->g;
+    SlotTarget t;
+    choose_packed_slot(index, g, page_meta(BufferGetPage(metabuf)), &t);
+    const NodeId id = g.id_of(BufferGetBlockNumber(t.head), t.slot);
+    if (t.pops > 0 || t.head_fresh || t.tail_fresh || t.insert_block != InvalidBlockNumber) {
+        GenericXLogState* x = GenericXLogStart(index);
+        MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, metabuf, 0));
+        m->n_free_blocks -= t.pops;
+        if (t.insert_block != InvalidBlockNumber) m->insert_block = t.insert_block;
+        if (t.head_fresh) init_element_page(GenericXLogRegisterBuffer(x, t.head, GENERIC_XLOG_FULL_IMAGE));
+        if (t.tail_fresh) init_element_page(GenericXLogRegisterBuffer(x, t.tail, GENERIC_XLOG_FULL_IMAGE));
+        GenericXLogFinish(x);
+    }
+    if (BufferIsValid(t.tail)) UnlockReleaseBuffer(t.tail);
+    UnlockReleaseBuffer(t.head);
+    UnlockReleaseBuffer(metabuf);
+    return id;
+}
+
 // The merger's allocation (a reserved slot, see graph_insert): a slot that
 // is free now, without writing it (another merger or a direct insert may
 // take the slot: write_node then finds it taken and the caller picks again). Free
@@ -245,6 +272,7 @@ NodeId pick_slot(InsertState* is) {
     Buffer metabuf = ReadBuffer(index, kMetaBlock);
     LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
     const MetaPage* meta = page_meta(BufferGetPage(metabuf));
+    if (g.packed) return pick_packed_slot(is, metabuf);
     NodeId id = kNoNode;
     std::uint32_t slot = 0;
     int pops = 0;
@@ -312,9 +340,35 @@ NodeId write_node(InsertState* is, ItemPointer tid, NodeId target = kNoNode) {
     int pops = 0;          // free-list entries used up
     bool pop_chosen = false;  // and the chosen one too (its last free slot)
     SlotTarget packed;     // packed layout: head and (straddling) tail block
-    if (g.packed) {
-        // No pending list with the packed layout (pending_usable), so no target.
-        Assert(target == kNoNode);
+    if (g.packed && target != kNoNode) {
+        // The reserved slot (pick_packed_slot), if it is still free; its
+        // tail block, for a straddling slot, is an element page since then.
+        const BlockNumber tblk = g.block_of(target);
+        Buffer b = ReadBuffer(index, tblk);
+        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(b);
+        if (PageIsNew(page) || page_opaque(page)->kind != kPageElement || g.is_hole(target) ||
+            slot_header(slot_ptr_id(page, g, target))->state != kSlotFree) {
+            UnlockReleaseBuffer(b);
+            UnlockReleaseBuffer(metabuf);
+            return kNoNode;
+        }
+        if (g.straddles(target)) {
+            Buffer tb = ReadBuffer(index, tblk + 1);  // ascending block order
+            LockBuffer(tb, BUFFER_LOCK_EXCLUSIVE);
+            if (PageIsNew(BufferGetPage(tb)) || page_opaque(BufferGetPage(tb))->kind != kPageElement) {
+                UnlockReleaseBuffer(tb);
+                UnlockReleaseBuffer(b);
+                UnlockReleaseBuffer(metabuf);
+                return kNoNode;
+            }
+            packed.tail = tb;
+        }
+        packed.head = b;
+        packed.slot = g.slot_of(target);
+        ebuf = b;
+        slot = packed.slot;
+    } else if (g.packed) {
         choose_packed_slot(index, g, meta, &packed);
         ebuf = packed.head;
         slot = packed.slot;

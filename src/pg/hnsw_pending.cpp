@@ -44,7 +44,7 @@ void init_pending_page(Page page, bool free_page) {
 }
 
 bool pending_usable(Relation index, const Geometry& g) {
-    if (g.blocks_per_slot != 1 || g.packed || g.dim == 0 || pending_per_page(g) < 1) return false;
+    if (g.blocks_per_slot != 1 || g.dim == 0 || pending_per_page(g) < 1) return false;
     return option_pending_list_limit(index) > 0;
 }
 

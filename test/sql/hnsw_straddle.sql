@@ -50,9 +50,9 @@ SELECT check_errors('s784_idx');
 SELECT pg_relation_size('s784_idx') / 8192 - before <= 8 AS reused FROM sizes;
 
 -- Built empty, filled by inserts alone (every slot, straddling ones
--- included, is allocated by inserts).
+-- included, is allocated by inserts), linked at insert time.
 CREATE TABLE i784 (id int, v vector(784));
-CREATE INDEX i784_idx ON i784 USING hnsw (v vector_l2_ops);
+CREATE INDEX i784_idx ON i784 USING hnsw (v vector_l2_ops) WITH (pending_list_limit = 0);
 INSERT INTO i784 SELECT i, rndv(784)::vector FROM generate_series(1, 250) i;
 SELECT all_match('i784', 'v', '<->', '{1,2,50,99,100,101,150,200,249,250}');
 SELECT check_errors('i784_idx');
@@ -61,6 +61,27 @@ SELECT check_errors('i784_idx');
 -- (the classic layout takes 125 element pages).
 SELECT pg_relation_size('i784_idx') / 8192 <= 3 + ceil(250 * 3280 / 8016.0) AS dense;
 
+-- The same through the pending list: rows are found exactly while they
+-- wait, mergers reserve packed slots (a straddling one with its tail page
+-- written first), and the list's pages are reused by the next batch.
+CREATE TABLE p784 (id int, v vector(784));
+CREATE INDEX p784_idx ON p784 USING hnsw (v vector_l2_ops);
+SET hnsw.background_merge = off;
+INSERT INTO p784 SELECT id, v FROM i784;
+SELECT vecdb_hnsw_pending_count('p784_idx') AS pending;
+SELECT all_match('p784', 'v', '<->', '{1,2,50,99,100,101,150,200,249,250}');
+SELECT vecdb_hnsw_merge_pending('p784_idx') AS merged;
+SELECT all_match('p784', 'v', '<->', '{1,2,50,99,100,101,150,200,249,250}');
+SELECT check_errors('p784_idx');
+CREATE TEMP TABLE p784_size AS SELECT pg_relation_size('p784_idx') / 8192 AS blocks;
+INSERT INTO p784 SELECT i, rndv(784)::vector FROM generate_series(251, 500) i;
+SELECT vecdb_hnsw_merge_pending('p784_idx') AS merged;
+RESET hnsw.background_merge;
+SELECT all_match('p784', 'v', '<->', '{1,2,250,251,252,300,400,499,500}');
+SELECT check_errors('p784_idx');
+-- The second batch added its element pages (about 102) and no list pages.
+SELECT pg_relation_size('p784_idx') / 8192 - blocks <= 3 + ceil(250 * 3280 / 8016.0) AS list_reused FROM p784_size;
+
 -- 1,000 float32: a new page may hold only one slot start, a straddling one.
 CREATE TABLE s1k (id int, v vector(1000), h halfvec(1000));
 INSERT INTO s1k SELECT i, rndv(1000)::vector FROM generate_series(1, 150) i;
@@ -68,7 +89,7 @@ UPDATE s1k SET h = v::halfvec;
 CREATE INDEX s1k_v ON s1k USING hnsw (v vector_l2_ops);
 CREATE INDEX s1k_h ON s1k USING hnsw (h halfvec_cosine_ops);
 CREATE TABLE e1k (id int, v vector(1000));
-CREATE INDEX e1k_v ON e1k USING hnsw (v vector_ip_ops);
+CREATE INDEX e1k_v ON e1k USING hnsw (v vector_ip_ops) WITH (pending_list_limit = 0);
 INSERT INTO e1k SELECT id, v FROM s1k;
 SELECT all_match('s1k', 'v', '<->', '{1,2,3,50,75,76,77,100,149,150}'),
        all_match('s1k', 'h', '<=>', '{1,2,3,50,75,76,77,100,149,150}'),
@@ -86,6 +107,16 @@ SELECT all_match('s1k', 'v', '<->', '{1,3,5,99,151,152,170,199,200,101}'),
        all_match('s1k', 'h', '<=>', '{1,3,5,99,151,152,170,199,200,101}'),
        all_match('e1k', 'v', '<#>', '{1,3,5,99,151,152,170,199,200,101}');
 SELECT check_errors('s1k_v'), check_errors('s1k_h'), check_errors('e1k_v');
+-- Filled from empty through the pending list: a merger's reserved slot may
+-- be a new page's only, straddling, slot (its tail page is written with the
+-- head, before the slot is recorded).
+CREATE TABLE e1kp (id int, v vector(1000));
+CREATE INDEX e1kp_v ON e1kp USING hnsw (v vector_l2_ops);
+SET hnsw.background_merge = off;
+INSERT INTO e1kp SELECT id, v FROM s1k;
+SELECT vecdb_hnsw_merge_pending('e1kp_v') AS merged;
+RESET hnsw.background_merge;
+SELECT all_match('e1kp', 'v', '<->', '{1,3,5,99,151,152,170,199,200,101}'), check_errors('e1kp_v');
 
 -- glove-sized slots stay in the classic layout (15 whole slots a page).
 CREATE TABLE g100 (id int, v vector(100));
@@ -93,5 +124,5 @@ INSERT INTO g100 SELECT i, rndv(100)::vector FROM generate_series(1, 150) i;
 CREATE INDEX g100_idx ON g100 USING hnsw (v vector_cosine_ops);
 SELECT pg_relation_size('g100_idx') / 8192 AS blocks;
 
-DROP TABLE sizes, s784, i784, s1k, e1k, g100;
+DROP TABLE sizes, s784, i784, p784, s1k, e1k, e1kp, g100;
 DROP FUNCTION rndv, knn_matches, all_match, check_errors;
