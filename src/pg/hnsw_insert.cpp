@@ -236,19 +236,29 @@ Buffer free_space_block(Relation index, const Geometry& g, std::uint32_t* slot, 
 // (choose_packed_slot), left free. Fresh blocks (the head, and a straddling
 // slot's tail) are written as empty element pages, with the metapage's
 // insert block and used-up free-list entries, in one record of their own,
-// so the tail a reserved slot needs is an element page from then on.
-// Releases metabuf.
+// so the tail a reserved slot needs is an element page from then on. When
+// the insert block moves past the head (a straddling slot whose tail is the
+// new block), the head goes on the free list in the same record: should the
+// node never be written (a crash, an error), the next pick finds the slot
+// there instead of losing it. Releases metabuf.
 NodeId pick_packed_slot(InsertState* is, Buffer metabuf) {
     Relation index = is->index;
     const Geometry& g = is->g;
     SlotTarget t;
     choose_packed_slot(index, g, page_meta(BufferGetPage(metabuf)), &t);
-    const NodeId id = g.id_of(BufferGetBlockNumber(t.head), t.slot);
+    const BlockNumber head = BufferGetBlockNumber(t.head);
+    const NodeId id = g.id_of(head, t.slot);
     if (t.pops > 0 || t.head_fresh || t.tail_fresh || t.insert_block != InvalidBlockNumber) {
         GenericXLogState* x = GenericXLogStart(index);
         MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, metabuf, 0));
         m->n_free_blocks -= t.pops;
-        if (t.insert_block != InvalidBlockNumber) m->insert_block = t.insert_block;
+        if (t.insert_block != InvalidBlockNumber) {
+            m->insert_block = t.insert_block;
+            // The free list was used up to get here (every entry popped),
+            // so the head cannot be on it already.
+            if (t.insert_block != head && m->n_free_blocks < kMaxFreeBlocks)
+                m->free_blocks[m->n_free_blocks++] = head;
+        }
         if (t.head_fresh) init_element_page(GenericXLogRegisterBuffer(x, t.head, GENERIC_XLOG_FULL_IMAGE));
         if (t.tail_fresh) init_element_page(GenericXLogRegisterBuffer(x, t.tail, GENERIC_XLOG_FULL_IMAGE));
         GenericXLogFinish(x);

@@ -70,6 +70,10 @@ bool is_alive(const VacState* vs, NodeId id) {
 // Blocks with free slots: the first kMaxFreeBlocks go on the metapage list,
 // the rest into the free space map (inserts look there when the list is used
 // up; without it a delete-heavy table grew by every re-inserted row).
+// Called with no buffer locked: the map may have to grow, which takes the
+// relation extension lock, and an insert holding that lock may wait for an
+// element page's buffer lock (choose_packed_slot); buffer-lock waits are
+// invisible to the deadlock detector.
 void note_free_block(VacState* vs, BlockNumber blk) {
     if (vs->n_free_blocks > 0 && vs->free_blocks[vs->n_free_blocks - 1] == blk) return;
     if (vs->n_free_blocks < kMaxFreeBlocks)
@@ -90,18 +94,21 @@ void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
         if (page_opaque(page)->kind != kPageElement) {
             // Pending pages taken off the list: into the FSM again (it is not
             // crash safe), for the list to reuse.
-            if (page_opaque(page)->kind == kPagePendingFree) RecordFreeIndexPage(vs->index, blk);
+            const bool reclaimed = page_opaque(page)->kind == kPagePendingFree;
             UnlockReleaseBuffer(buf);
+            if (reclaimed) RecordFreeIndexPage(vs->index, blk);
             continue;
         }
         std::uint32_t dead[1024];
         int ndead = 0;
+        bool has_free = false;       // a free slot an insert can take
+        bool straddler_free = false;  // a free slot that needs blk + 1 to be an element page
         for (std::uint32_t s = 0; s < g.slots_on(blk); ++s) {
             SlotHeader* h = slot_header(slot_ptr(page, g, blk, s));
             const NodeId id = g.id_of(blk, s);
             if (h->state == kSlotFree) {
                 set_gone(vs, id);
-                note_free_block(vs, blk);
+                (g.straddles(id) ? straddler_free : has_free) = true;
             } else if (h->state == kSlotDeleted) {
                 set_gone(vs, id);
                 ++vs->n_deleted;
@@ -125,6 +132,17 @@ void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
             GenericXLogFinish(x);
         }
         UnlockReleaseBuffer(buf);
+        // A free straddling slot before a page of another kind (a pending or
+        // upper page appended between element pages) can never be used:
+        // noting its block would only crowd the metapage's list.
+        if (!has_free && straddler_free && blk + 1 < vs->nblocks) {
+            Buffer next = ReadBuffer(vs->index, blk + 1);
+            LockBuffer(next, BUFFER_LOCK_SHARE);
+            const Page np = BufferGetPage(next);
+            has_free = !PageIsNew(np) && page_opaque(np)->kind == kPageElement;
+            UnlockReleaseBuffer(next);
+        }
+        if (has_free) note_free_block(vs, blk);
     }
 }
 
@@ -542,9 +560,9 @@ void free_and_move_entry(VacState* vs) {
                 h->n0 = 0;
             }
             GenericXLogFinish(x);
-            note_free_block(vs, blk);
         }
         UnlockReleaseBuffer(buf);
+        if (dirty) note_free_block(vs, blk);
     }
 
     Buffer mbuf = ReadBuffer(vs->index, kMetaBlock);

@@ -6,6 +6,11 @@
 SELECT setseed(0.3);
 CREATE FUNCTION rndv(n int) RETURNS real[] LANGUAGE sql VOLATILE AS
 $$ SELECT array_agg(round(random()::numeric, 3)::real) FROM generate_series(1, n) $$;
+-- Pseudo-random vectors from a hash of (i, j), not random(): tables added
+-- later do not shift the data of the ones after them.
+CREATE FUNCTION hashv(i int, n int) RETURNS vector LANGUAGE sql IMMUTABLE AS
+$$ SELECT array_agg(round((s - floor(s))::numeric, 3)::real ORDER BY j)::vector
+   FROM (SELECT j, sin(i * 12.9898 + j * 78.233) * 43758.5453 AS s FROM generate_series(1, n) j) h $$;
 CREATE FUNCTION knn_matches(t text, col text, op text, qid int, k int) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE a int[]; b int[];
@@ -30,6 +35,9 @@ SET hnsw.ef_search = 100;
 CREATE TABLE s784 (id int, v vector(784));
 INSERT INTO s784 SELECT i, rndv(784)::vector FROM generate_series(1, 300) i;
 CREATE INDEX s784_idx ON s784 USING hnsw (v vector_l2_ops);
+-- Linked at insert time first (the pending list's pages would blur the
+-- size checks; it comes after).
+ALTER INDEX s784_idx SET (pending_list_limit = 0);
 SELECT all_match('s784', 'v', '<->', '{1,17,50,99,150,151,200,249,298,300}');
 -- 300 slots on 122 element pages (2 a page would need 150) + metapage + upper page.
 SELECT pg_relation_size('s784_idx') / 8192 AS blocks;
@@ -48,6 +56,20 @@ SELECT check_errors('s784_idx');
 -- Freed slots were reused: 133 freed on more blocks than the free list's 64,
 -- so at least 64 of the 80 rows went to old blocks (at most 16 new slots).
 SELECT pg_relation_size('s784_idx') / 8192 - before <= 8 AS reused FROM sizes;
+-- The same through the pending list: mergers reserve the freed slots too.
+ALTER INDEX s784_idx RESET (pending_list_limit);
+DELETE FROM s784 WHERE id % 5 = 0;
+VACUUM s784;
+UPDATE sizes SET before = pg_relation_size('s784_idx') / 8192;
+SET hnsw.background_merge = off;
+INSERT INTO s784 SELECT i, hashv(i, 784) FROM generate_series(481, 540) i;
+SELECT vecdb_hnsw_merge_pending('s784_idx') AS merged;
+RESET hnsw.background_merge;
+SELECT all_match('s784', 'v', '<->', '{481,482,500,539,540,1,2,4,7,401}');
+SELECT check_errors('s784_idx');
+-- 60 rows: 30 new list pages, and the rows in freed slots (at most 8 new
+-- blocks).
+SELECT pg_relation_size('s784_idx') / 8192 - before <= 30 + 8 AS reused_by_merges FROM sizes;
 
 -- Built empty, filled by inserts alone (every slot, straddling ones
 -- included, is allocated by inserts), linked at insert time.
@@ -74,7 +96,7 @@ SELECT vecdb_hnsw_merge_pending('p784_idx') AS merged;
 SELECT all_match('p784', 'v', '<->', '{1,2,50,99,100,101,150,200,249,250}');
 SELECT check_errors('p784_idx');
 CREATE TEMP TABLE p784_size AS SELECT pg_relation_size('p784_idx') / 8192 AS blocks;
-INSERT INTO p784 SELECT i, rndv(784)::vector FROM generate_series(251, 500) i;
+INSERT INTO p784 SELECT i, hashv(i, 784) FROM generate_series(251, 500) i;
 SELECT vecdb_hnsw_merge_pending('p784_idx') AS merged;
 RESET hnsw.background_merge;
 SELECT all_match('p784', 'v', '<->', '{1,2,250,251,252,300,400,499,500}');
@@ -125,4 +147,5 @@ CREATE INDEX g100_idx ON g100 USING hnsw (v vector_cosine_ops);
 SELECT pg_relation_size('g100_idx') / 8192 AS blocks;
 
 DROP TABLE sizes, s784, i784, p784, s1k, e1k, e1kp, g100;
+DROP FUNCTION hashv;
 DROP FUNCTION rndv, knn_matches, all_match, check_errors;

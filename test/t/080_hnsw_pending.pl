@@ -165,7 +165,7 @@ all_found_once('after the back-pressure burst');
 #    not their own nearest neighbour at ef_search 400, however the graph is
 #    made (CREATE INDEX, direct inserts or merges alike); with m = 16 none.
 my $wdim = 784;
-$node->safe_psql('postgres', "CREATE TABLE wide (id int PRIMARY KEY, v vector($wdim))");
+$node->safe_psql('postgres', "CREATE TABLE wide (id int PRIMARY KEY, v vector($wdim)) WITH (autovacuum_enabled = off)");
 $node->safe_psql('postgres', 'CREATE INDEX wide_v ON wide USING hnsw (v)');
 $node->safe_psql('postgres', 'SET hnsw.background_merge = off; ' . fill_sql('wide', 1, 3000, $wdim));
 is(pending('wide_v'), '3000', 'packed: 3000 rows wait on the pending list');

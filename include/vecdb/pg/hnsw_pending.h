@@ -49,9 +49,9 @@ void init_pending_page(Page page, bool free_page);
 
 extern bool background_merge_setting;  // hnsw.background_merge
 
-// Whether inserts into this index go to the pending list (limit > 0, fixed
-// layout with single-block slots, an entry fits a page; the packed layout of
-// high dimensions inserts into the graph directly).
+// Whether inserts into this index go to the pending list (limit > 0,
+// single-block slots, classic or packed, and an entry fits a page; slots
+// spanning several blocks insert into the graph directly).
 bool pending_usable(Relation index, const Geometry& g);
 // aminsert's common case: one GenericXLog record. Back-pressure and the
 // background merger launch happen here too.
