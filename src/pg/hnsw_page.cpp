@@ -11,6 +11,7 @@
 extern "C" {
 #include "access/genam.h"
 #include "fmgr.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 }
 
@@ -488,6 +489,27 @@ void choose_packed_slot(Relation index, const Geometry& g, const MetaPage* meta,
         }
         UnlockReleaseBuffer(b);
         ++t->pops;
+    }
+    // Blocks vacuum recorded in the free space map (the metapage's list was
+    // full), as for the classic layout. The map is a hint: a block with
+    // nothing usable left is set to zero; reclaimed pending pages (also
+    // found by this request) are left to the list.
+    for (int tries = 0; tries < 8; ++tries) {
+        const BlockNumber blk = GetPageWithFreeSpace(index, kFsmElementFree);
+        if (blk == InvalidBlockNumber) break;
+        Buffer b = ReadBuffer(index, blk);
+        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(b);
+        if (PageIsNew(page) || page_opaque(page)->kind != kPageElement) {
+            UnlockReleaseBuffer(b);
+            continue;
+        }
+        if (take_free_slot(index, g, b, t)) {
+            t->head = b;
+            return;  // the map entry stays: a later pick zeroes it when nothing is left
+        }
+        RecordPageWithFreeSpace(index, blk, 0);
+        UnlockReleaseBuffer(b);
     }
     const BlockNumber last = meta->insert_block;
     if (last != InvalidBlockNumber) {

@@ -71,6 +71,22 @@ SELECT check_errors('s784_idx');
 -- blocks).
 SELECT pg_relation_size('s784_idx') / 8192 - before <= 30 + 8 AS reused_by_merges FROM sizes;
 
+-- Slots freed on more blocks than the metapage's list holds (64): the rest
+-- are found through the free space map, so re-inserted rows do not grow the
+-- index (2 new blocks; without the map 16: the rows the listed blocks could
+-- not take were appended).
+CREATE TABLE c784 (id int, v vector(784));
+INSERT INTO c784 SELECT i, hashv(i, 784) FROM generate_series(1, 480) i;
+CREATE INDEX c784_idx ON c784 USING hnsw (v vector_l2_ops) WITH (pending_list_limit = 0);
+DELETE FROM c784 WHERE id % 4 = 0;
+VACUUM c784;
+CREATE TEMP TABLE c784_size AS SELECT pg_relation_size('c784_idx') / 8192 AS blocks;
+INSERT INTO c784 SELECT i, hashv(i + 1000, 784) FROM generate_series(1, 480) i WHERE i % 4 = 0;
+SELECT all_match('c784', 'v', '<->', '{1,2,4,8,100,240,333,477,479,480}');
+SELECT check_errors('c784_idx');
+SELECT pg_relation_size('c784_idx') / 8192 - blocks <= 4 AS reused_through_fsm FROM c784_size;
+DROP TABLE c784;
+
 -- Built empty, filled by inserts alone (every slot, straddling ones
 -- included, is allocated by inserts), linked at insert time.
 CREATE TABLE i784 (id int, v vector(784));
