@@ -206,22 +206,16 @@ Buffer extend(Relation index) {
 // A block with a free slot from the free space map, exclusively locked
 // (*slot, *nfree set), or InvalidBuffer. Vacuum records element pages below
 // the pending list's request (kFsmElementFree), so the list never takes
-// them; this request also finds reclaimed pending pages, which are left to
-// the list (the search moves on; taking them would make the next list grow
-// the index while freed slots wait). The map is a hint: a page found used up
-// is set to zero, and after a few misses the caller extends.
+// them; this request also finds reclaimed pending pages, which
+// fsm_element_block leaves to the list (taking them would make the next list
+// grow the index while freed slots wait). The map is a hint: a page found
+// used up is set to zero, and after a few misses the caller extends.
 Buffer free_space_block(Relation index, const Geometry& g, std::uint32_t* slot, int* nfree) {
     for (int tries = 0; tries < 8; ++tries) {
-        const BlockNumber blk = GetPageWithFreeSpace(index, kFsmElementFree);
-        if (blk == InvalidBlockNumber) break;
-        Buffer b = ReadBuffer(index, blk);
-        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
-        Page page = BufferGetPage(b);
-        if (page_opaque(page)->kind == kPagePendingFree) {
-            UnlockReleaseBuffer(b);
-            continue;
-        }
-        const int n = find_free_slot(page, blk, g, slot);
+        Buffer b = fsm_element_block(index);
+        if (!BufferIsValid(b)) break;
+        const BlockNumber blk = BufferGetBlockNumber(b);
+        const int n = find_free_slot(BufferGetPage(b), blk, g, slot);
         if (n <= 1) RecordPageWithFreeSpace(index, blk, 0);  // used up now
         if (n > 0) {
             *nfree = n;

@@ -479,6 +479,19 @@ Buffer new_block(Relation index) {
 
 }  // namespace
 
+Buffer fsm_element_block(Relation index) {
+    for (int tries = 0; tries < 8; ++tries) {
+        const BlockNumber blk = GetPageWithFreeSpace(index, kFsmElementFree);
+        if (blk == InvalidBlockNumber) return InvalidBuffer;
+        Buffer b = ReadBuffer(index, blk);
+        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
+        const Page page = BufferGetPage(b);
+        if (!PageIsNew(page) && page_opaque(page)->kind == kPageElement) return b;
+        UnlockReleaseBuffer(b);
+    }
+    return InvalidBuffer;
+}
+
 void choose_packed_slot(Relation index, const Geometry& g, const MetaPage* meta, SlotTarget* t) {
     for (int i = static_cast<int>(meta->n_free_blocks) - 1; i >= 0; --i) {
         Buffer b = ReadBuffer(index, meta->free_blocks[i]);
@@ -492,23 +505,15 @@ void choose_packed_slot(Relation index, const Geometry& g, const MetaPage* meta,
     }
     // Blocks vacuum recorded in the free space map (the metapage's list was
     // full), as for the classic layout. The map is a hint: a block with
-    // nothing usable left is set to zero; reclaimed pending pages (also
-    // found by this request) are left to the list.
+    // nothing usable left is set to zero.
     for (int tries = 0; tries < 8; ++tries) {
-        const BlockNumber blk = GetPageWithFreeSpace(index, kFsmElementFree);
-        if (blk == InvalidBlockNumber) break;
-        Buffer b = ReadBuffer(index, blk);
-        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
-        Page page = BufferGetPage(b);
-        if (PageIsNew(page) || page_opaque(page)->kind != kPageElement) {
-            UnlockReleaseBuffer(b);
-            continue;
-        }
+        Buffer b = fsm_element_block(index);
+        if (!BufferIsValid(b)) break;
         if (take_free_slot(index, g, b, t)) {
             t->head = b;
             return;  // the map entry stays: a later pick zeroes it when nothing is left
         }
-        RecordPageWithFreeSpace(index, blk, 0);
+        RecordPageWithFreeSpace(index, BufferGetBlockNumber(b), 0);
         UnlockReleaseBuffer(b);
     }
     const BlockNumber last = meta->insert_block;

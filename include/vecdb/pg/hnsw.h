@@ -226,8 +226,12 @@ struct SlotTarget {
     int pops = 0;
     BlockNumber insert_block = InvalidBlockNumber;
 };
-// Picks a free slot (the metapage's free list, then its insert block, then
-// new blocks); meta is exclusively locked by the caller.
+// The next element page the free space map offers for slots
+// (kFsmElementFree), exclusively locked, or InvalidBuffer. Reclaimed pending
+// pages, which that request also finds, are left to the pending list.
+Buffer fsm_element_block(Relation index);
+// Picks a free slot (the metapage's free list, the free space map, its
+// insert block, then new blocks); meta is exclusively locked by the caller.
 void choose_packed_slot(Relation index, const Geometry& g, const MetaPage* meta, SlotTarget* t);
 // Writes a whole slot image over its head page (and tail page).
 void put_packed_slot(Page head, Page tail, const Geometry& g, NodeId id, const char* image);
