@@ -212,8 +212,10 @@ Buffer extend(Relation index) {
 // used up is set to zero, and after a few misses the caller extends.
 Buffer free_space_block(Relation index, const Geometry& g, std::uint32_t* slot, int* nfree) {
     for (int tries = 0; tries < 8; ++tries) {
-        Buffer b = fsm_element_block(index);
-        if (!BufferIsValid(b)) break;
+        bool empty;
+        Buffer b = fsm_element_block(index, &empty);
+        if (empty) break;
+        if (!BufferIsValid(b)) continue;
         const BlockNumber blk = BufferGetBlockNumber(b);
         const int n = find_free_slot(BufferGetPage(b), blk, g, slot);
         if (n <= 1) RecordPageWithFreeSpace(index, blk, 0);  // used up now
@@ -351,17 +353,15 @@ NodeId write_node(InsertState* is, ItemPointer tid, NodeId target = kNoNode) {
         Buffer b = ReadBuffer(index, tblk);
         LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
         Page page = BufferGetPage(b);
-        if (PageIsNew(page) || page_opaque(page)->kind != kPageElement || g.is_hole(target) ||
+        if (!is_element_page(page) || g.is_hole(target) ||
             slot_header(slot_ptr_id(page, g, target))->state != kSlotFree) {
             UnlockReleaseBuffer(b);
             UnlockReleaseBuffer(metabuf);
             return kNoNode;
         }
         if (g.straddles(target)) {
-            Buffer tb = ReadBuffer(index, tblk + 1);  // ascending block order
-            LockBuffer(tb, BUFFER_LOCK_EXCLUSIVE);
-            if (PageIsNew(BufferGetPage(tb)) || page_opaque(BufferGetPage(tb))->kind != kPageElement) {
-                UnlockReleaseBuffer(tb);
+            Buffer tb = lock_element_page(index, tblk + 1, BUFFER_LOCK_EXCLUSIVE);  // ascending block order
+            if (!BufferIsValid(tb)) {
                 UnlockReleaseBuffer(b);
                 UnlockReleaseBuffer(metabuf);
                 return kNoNode;

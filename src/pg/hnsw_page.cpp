@@ -462,12 +462,8 @@ bool take_free_slot(Relation index, const Geometry& g, Buffer buf, SlotTarget* t
         straddler = s;
     }
     if (straddler == n || blk + 1 >= RelationGetNumberOfBlocks(index)) return false;
-    Buffer next = ReadBuffer(index, blk + 1);
-    LockBuffer(next, BUFFER_LOCK_EXCLUSIVE);
-    if (PageIsNew(BufferGetPage(next)) || page_opaque(BufferGetPage(next))->kind != kPageElement) {
-        UnlockReleaseBuffer(next);
-        return false;
-    }
+    Buffer next = lock_element_page(index, blk + 1, BUFFER_LOCK_EXCLUSIVE);
+    if (!BufferIsValid(next)) return false;
     t->slot = straddler;
     t->tail = next;
     return true;
@@ -479,16 +475,25 @@ Buffer new_block(Relation index) {
 
 }  // namespace
 
-Buffer fsm_element_block(Relation index) {
-    for (int tries = 0; tries < 8; ++tries) {
-        const BlockNumber blk = GetPageWithFreeSpace(index, kFsmElementFree);
-        if (blk == InvalidBlockNumber) return InvalidBuffer;
-        Buffer b = ReadBuffer(index, blk);
-        LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
-        const Page page = BufferGetPage(b);
-        if (!PageIsNew(page) && page_opaque(page)->kind == kPageElement) return b;
-        UnlockReleaseBuffer(b);
-    }
+Buffer lock_element_page(Relation index, BlockNumber blk, int mode) {
+    Buffer b = ReadBuffer(index, blk);
+    LockBuffer(b, mode);
+    if (is_element_page(BufferGetPage(b))) return b;
+    UnlockReleaseBuffer(b);
+    return InvalidBuffer;
+}
+
+Buffer fsm_element_block(Relation index, bool* empty) {
+    const BlockNumber blk = GetPageWithFreeSpace(index, kFsmElementFree);
+    *empty = blk == InvalidBlockNumber;
+    if (*empty) return InvalidBuffer;
+    Buffer b = ReadBuffer(index, blk);
+    LockBuffer(b, BUFFER_LOCK_EXCLUSIVE);
+    const Page page = BufferGetPage(b);
+    if (is_element_page(page)) return b;
+    const bool for_list = !PageIsNew(page) && page_opaque(page)->kind == kPagePendingFree;
+    UnlockReleaseBuffer(b);
+    if (!for_list) RecordPageWithFreeSpace(index, blk, 0);
     return InvalidBuffer;
 }
 
@@ -507,8 +512,10 @@ void choose_packed_slot(Relation index, const Geometry& g, const MetaPage* meta,
     // full), as for the classic layout. The map is a hint: a block with
     // nothing usable left is set to zero.
     for (int tries = 0; tries < 8; ++tries) {
-        Buffer b = fsm_element_block(index);
-        if (!BufferIsValid(b)) break;
+        bool empty;
+        Buffer b = fsm_element_block(index, &empty);
+        if (empty) break;
+        if (!BufferIsValid(b)) continue;
         if (take_free_slot(index, g, b, t)) {
             t->head = b;
             return;  // the map entry stays: a later pick zeroes it when nothing is left

@@ -136,11 +136,9 @@ void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
         // upper page appended between element pages) can never be used:
         // noting its block would only crowd the metapage's list.
         if (!has_free && straddler_free && blk + 1 < vs->nblocks) {
-            Buffer next = ReadBuffer(vs->index, blk + 1);
-            LockBuffer(next, BUFFER_LOCK_SHARE);
-            const Page np = BufferGetPage(next);
-            has_free = !PageIsNew(np) && page_opaque(np)->kind == kPageElement;
-            UnlockReleaseBuffer(next);
+            Buffer next = lock_element_page(vs->index, blk + 1, BUFFER_LOCK_SHARE);
+            has_free = BufferIsValid(next);
+            if (has_free) UnlockReleaseBuffer(next);
         }
         if (has_free) note_free_block(vs, blk);
     }

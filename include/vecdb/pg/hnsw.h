@@ -185,6 +185,7 @@ void compute_geometry(Geometry& g, std::uint32_t dim, core::Metric metric, core:
 
 inline PageOpaque* page_opaque(Page page) { return reinterpret_cast<PageOpaque*>(PageGetSpecialPointer(page)); }
 inline MetaPage* page_meta(Page page) { return reinterpret_cast<MetaPage*>(PageGetContents(page)); }
+inline bool is_element_page(Page page) { return !PageIsNew(page) && page_opaque(page)->kind == kPageElement; }
 // Slot s of block blk (s < g.slots_on(blk)), on that block's page.
 inline char* slot_ptr(Page page, const Geometry& g, BlockNumber blk, std::uint32_t s) {
     return reinterpret_cast<char*>(page) + kAreaStart + g.offset_of(g.id_of(blk, s));
@@ -226,10 +227,15 @@ struct SlotTarget {
     int pops = 0;
     BlockNumber insert_block = InvalidBlockNumber;
 };
-// The next element page the free space map offers for slots
-// (kFsmElementFree), exclusively locked, or InvalidBuffer. Reclaimed pending
-// pages, which that request also finds, are left to the pending list.
-Buffer fsm_element_block(Relation index);
+// Block blk locked in `mode` if it is an element page, else InvalidBuffer
+// (nothing held). blk must exist.
+Buffer lock_element_page(Relation index, BlockNumber blk, int mode);
+// One lookup in the free space map for slots (kFsmElementFree): the block,
+// exclusively locked, when it is an element page; else InvalidBuffer, with
+// *empty set when the map had nothing. Reclaimed pending pages, which the
+// request also finds, are left to the pending list; other pages are taken
+// out of the map.
+Buffer fsm_element_block(Relation index, bool* empty);
 // Picks a free slot (the metapage's free list, the free space map, its
 // insert block, then new blocks); meta is exclusively locked by the caller.
 void choose_packed_slot(Relation index, const Geometry& g, const MetaPage* meta, SlotTarget* t);
