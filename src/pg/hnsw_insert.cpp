@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "vecdb/pg/crash_point.h"
 #include "vecdb/pg/guard.h"
 #include "vecdb/pg/hnsw_graph.h"
 #include "vecdb/pg/hnsw_pending.h"
@@ -244,7 +245,9 @@ NodeId pick_packed_slot(InsertState* is, Buffer metabuf) {
     choose_packed_slot(index, g, page_meta(BufferGetPage(metabuf)), &t);
     const BlockNumber head = BufferGetBlockNumber(t.head);
     const NodeId id = g.id_of(head, t.slot);
+    bool logged = false, past_head = false;
     if (t.pops > 0 || t.head_fresh || t.tail_fresh || t.insert_block != InvalidBlockNumber) {
+        logged = true;
         GenericXLogState* x = GenericXLogStart(index);
         MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, metabuf, 0));
         m->n_free_blocks -= t.pops;
@@ -252,8 +255,10 @@ NodeId pick_packed_slot(InsertState* is, Buffer metabuf) {
             m->insert_block = t.insert_block;
             // The free list was used up to get here (every entry popped),
             // so the head cannot be on it already.
-            if (t.insert_block != head && m->n_free_blocks < kMaxFreeBlocks)
+            if (t.insert_block != head && m->n_free_blocks < kMaxFreeBlocks) {
                 m->free_blocks[m->n_free_blocks++] = head;
+                past_head = true;
+            }
         }
         if (t.head_fresh) init_element_page(GenericXLogRegisterBuffer(x, t.head, GENERIC_XLOG_FULL_IMAGE));
         if (t.tail_fresh) init_element_page(GenericXLogRegisterBuffer(x, t.tail, GENERIC_XLOG_FULL_IMAGE));
@@ -262,6 +267,8 @@ NodeId pick_packed_slot(InsertState* is, Buffer metabuf) {
     if (BufferIsValid(t.tail)) UnlockReleaseBuffer(t.tail);
     UnlockReleaseBuffer(t.head);
     UnlockReleaseBuffer(metabuf);
+    if (past_head) crash_point("hnsw_pick_past_head");
+    if (logged) crash_point("hnsw_pick_logged");
     return id;
 }
 
@@ -326,6 +333,7 @@ NodeId pick_slot(InsertState* is) {
     }
     if (BufferIsValid(ebuf)) UnlockReleaseBuffer(ebuf);
     UnlockReleaseBuffer(metabuf);
+    if (pops > 0 || BufferIsValid(ebuf)) crash_point("hnsw_pick_logged");
     return id;
 }
 
@@ -472,6 +480,7 @@ NodeId write_node(InsertState* is, ItemPointer tid, NodeId target = kNoNode) {
         }
         GenericXLogFinish(x);
         for (std::uint32_t k = k0; k < ncont && k < k0 + MAX_GENERIC_XLOG_PAGES; ++k) UnlockReleaseBuffer(cont[k]);
+        crash_point("hnsw_continuation_written");
     }
 
     GenericXLogState* x = GenericXLogStart(index);
@@ -575,6 +584,7 @@ int write_list_if_unchanged(InsertState* is, NodeId nb, int level, const SlotHea
         *reinterpret_cast<NodeId*>(reinterpret_cast<char*>(wp) + cnt_off) = static_cast<NodeId>(newn);
     GenericXLogFinish(x);
     UnlockReleaseBuffer(buf);
+    crash_point("hnsw_list_written");
     return 1;
 }
 
@@ -900,6 +910,7 @@ bool graph_insert(Relation index, const char* vec, ItemPointer tid, ReserveFn re
         }
         if (reserve == nullptr) {
             is->new_id = write_node(is, tid);
+            crash_point("hnsw_node_written");
         } else {
             // The entry names the slot before the node exists: after a crash
             // the next merger finds the node there (and only there) instead of
@@ -911,6 +922,7 @@ bool graph_insert(Relation index, const char* vec, ItemPointer tid, ReserveFn re
                 reserve(arg, id);
                 is->new_id = write_node(is, tid, id);
             }
+            crash_point("hnsw_node_written");
         }
     }
     is->n_orig0 = is->n_lists[0];

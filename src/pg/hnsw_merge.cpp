@@ -22,6 +22,7 @@
 // (hnsw_pending.cpp explains why concurrent scans are safe).
 #include <algorithm>
 
+#include "vecdb/pg/crash_point.h"
 #include "vecdb/pg/hnsw_pending.h"
 
 extern "C" {
@@ -75,6 +76,7 @@ void reserve_slot(void* arg, NodeId id) {
         r->marked = id;
     }
     set_entry(r->index, *r->g, r->blk, r->i, kPendingLinking, id);
+    crash_point("hnsw_merge_reserved");
 }
 
 // Takes the head page off the list if every entry on it is merged: the tail
@@ -115,6 +117,7 @@ bool reclaim_head(Relation index, const Geometry& g, BlockNumber blk, bool* free
     UnlockReleaseBuffer(buf);
     UnlockReleaseBuffer(metabuf);
     if (*freed) RecordFreeIndexPage(index, blk);
+    crash_point("hnsw_merge_reclaimed");
     return true;
 }
 
@@ -183,6 +186,7 @@ std::int64_t merge_pending(Relation index, int lane, std::int64_t max_entries, I
                 // marks: the entry stays `linking` (scans still return the
                 // row from it) and a later merge redoes its back-links.
                 if (!reachable) continue;
+                crash_point("hnsw_merge_linked");
             }
             set_entry(index, g, blk, i, kPendingMerged, kNoNode);
             ++done;

@@ -6,13 +6,14 @@
 // 2. Repair: every live node that lists a deleted node, at any level, gets a
 //    new list chosen by the shared heuristic from its live neighbours plus
 //    the live neighbours of its deleted ones (one hop, no search).
-// 3. Reachability: a walk over level-0 lists from the entry point (the one
-//    step 4 installs), never through deleted nodes, finds live nodes with no
+// 3. Entry point: if it was deleted, the highest-level live node takes over
+//    (one record, before any slot is freed).
+//    Reachability: a walk over level-0 lists from the entry point, never
+//    through deleted nodes, finds live nodes with no
 //    path left; each is linked from a reachable node (see ensure_reachable)
 //    and the walk goes on from it, until every live node is reached. Also
 //    run by amvacuumcleanup when nothing died, for what inserts stranded.
-// 4. Entry point: if it was deleted, the highest-level live node takes over.
-//    Free: deleted slots become free and their blocks go on the metapage's
+// 4. Free: deleted slots become free and their blocks go on the metapage's
 //    free list for inserts to reuse.
 // Freeing in the same pass is safe for concurrent scans: a scan reads a slot
 // (vector and heap TID) under one share lock, so a reused slot gives it a
@@ -26,6 +27,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "vecdb/pg/crash_point.h"
 #include "vecdb/pg/guard.h"
 #include "vecdb/pg/hnsw_graph.h"
 #include "vecdb/pg/hnsw_pending.h"
@@ -132,6 +134,7 @@ void mark_dead(VacState* vs, IndexBulkDeleteCallback callback, void* cb_state) {
             GenericXLogFinish(x);
         }
         UnlockReleaseBuffer(buf);
+        if (ndead > 0) crash_point("hnsw_vacuum_marked");
         // A free straddling slot before a page of another kind (a pending or
         // upper page appended between element pages) can never be used:
         // noting its block would only crowd the metapage's list.
@@ -269,6 +272,7 @@ bool write_list(VacState* vs, NodeId node, int level, const SlotHeader& hdr, con
         GenericXLogFinish(x);
     }
     UnlockReleaseBuffer(buf);
+    if (same) crash_point("hnsw_vacuum_list_written");
     return same;
 }
 
@@ -499,7 +503,7 @@ void ensure_reachable(VacState* vs) {
     MetaPage meta;
     read_meta(vs->index, &meta);
     NodeId entry = meta.entry_id;
-    if (entry == kNoNode || !is_alive(vs, entry)) entry = vs->best_id;  // what step 4 installs
+    if (entry == kNoNode || !is_alive(vs, entry)) entry = vs->best_id;  // as step 3 would move it
     if (entry == kNoNode || !is_alive(vs, entry)) return;
     Reach r;
     r.entry = entry;
@@ -532,8 +536,25 @@ void ensure_reachable(VacState* vs) {
     pfree(r.queue);
 }
 
-// Step 4.
-void free_and_move_entry(VacState* vs) {
+// Step 3: the entry point moves to a node that stays (the highest live
+// one) in a record of its own, before any slot is freed: a crash between
+// the passes must not leave the metapage naming a free slot.
+void move_entry_off_gone(VacState* vs) {
+    Buffer mbuf = ReadBuffer(vs->index, kMetaBlock);
+    LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
+    const MetaPage* meta = page_meta(BufferGetPage(mbuf));
+    if (meta->entry_id != kNoNode && meta->entry_id < vs->capacity && is_gone(vs, meta->entry_id)) {
+        GenericXLogState* x = GenericXLogStart(vs->index);
+        MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, mbuf, 0));
+        m->entry_id = vs->best_level >= 0 ? vs->best_id : kNoNode;
+        m->entry_level = vs->best_level;
+        GenericXLogFinish(x);
+    }
+    UnlockReleaseBuffer(mbuf);
+}
+
+// Step 4: free.
+void free_slots(VacState* vs) {
     const Geometry& g = vs->g;
     for (BlockNumber blk = 1; blk < vs->nblocks && vs->n_deleted > 0; ++blk) {
         vacuum_delay_point();
@@ -561,16 +582,13 @@ void free_and_move_entry(VacState* vs) {
         }
         UnlockReleaseBuffer(buf);
         if (dirty) note_free_block(vs, blk);
+        if (dirty) crash_point("hnsw_vacuum_freed");
     }
 
     Buffer mbuf = ReadBuffer(vs->index, kMetaBlock);
     LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
     GenericXLogState* x = GenericXLogStart(vs->index);
     MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, mbuf, 0));
-    if (m->entry_id != kNoNode && is_gone(vs, m->entry_id) && m->entry_id < vs->capacity) {
-        m->entry_id = vs->best_level >= 0 ? vs->best_id : kNoNode;
-        m->entry_level = vs->best_level;
-    }
     // Free blocks: ours first, then what inserts have not used up yet.
     BlockNumber merged[kMaxFreeBlocks];
     int n = 0;
@@ -639,10 +657,11 @@ IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDel
     mark_dead(vs, callback, cb_state);
     const std::int64_t removed = vs->n_deleted;
     if (vs->n_deleted > 0) repair(vs);
+    if (vs->n_deleted > 0) move_entry_off_gone(vs);
     // Before freeing: the walk must not pass through slots that step 4
-    // frees, and it starts where step 4 puts the entry point.
+    // frees. It starts at the entry point just moved.
     ensure_reachable(vs);
-    if (vs->n_deleted > 0) free_and_move_entry(vs);
+    if (vs->n_deleted > 0) free_slots(vs);
     IndexFreeSpaceMapVacuum(index);
     report_relinked(info, vs);
     stats->num_pages = vs->nblocks;

@@ -1,5 +1,6 @@
 // Module entry: magic block and settings that belong to the whole extension.
 #include "vecdb/core/distance.h"
+#include "vecdb/pg/crash_point.h"
 #include "vecdb/pg/pg_includes.h"
 
 extern "C" {
@@ -51,6 +52,7 @@ void _PG_init(void) {
                              "SHOW vecdb.simd_path reports the path in use.", &simd_path_setting, -1,
                              simd_path_options, PGC_USERSET, 0, check_simd_path, assign_simd_path,
                              nullptr);
+    vecdb::pg::define_crash_point_setting();
     MarkGUCPrefixReserved("vecdb");
     vecdb_hnsw_init();
 }
