@@ -65,7 +65,7 @@ void crash_point_passed(const char* name) {
     if (std::strcmp(name, armed_name) != 0 || ++passes < armed_count) return;
     // What was logged so far is durable, and nothing after this: recovery
     // sees the index exactly as this point left it.
-    XLogFlush(GetXLogInsertRecPtr());
+    XLogFlush(XactLastRecEnd);  // (the insert position may be past a page header nothing has filled yet)
     ereport(LOG, (errmsg("vecdb: crash point \"%s\" reached (pass %ld): terminating the server process", name,
                          passes)));
     // SIGKILL, as the OOM killer or a power cut would: no cleanup runs, and
@@ -79,7 +79,8 @@ void define_crash_point_setting() {
                                "Testing only: the crash point at which this backend dies (name or name:N).",
                                "Crashes the whole server (every backend restarts, WAL is replayed). Point names are "
                                "listed in docs/reliability.md.",
-                               &crash_point_setting, "", PGC_SUSET, GUC_NOT_IN_SAMPLE, check_crash_point,
+                               &crash_point_setting, "", PGC_SUSET,
+                               GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE, check_crash_point,
                                assign_crash_point, nullptr);
 }
 

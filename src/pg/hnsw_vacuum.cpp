@@ -543,7 +543,18 @@ void move_entry_off_gone(VacState* vs) {
     Buffer mbuf = ReadBuffer(vs->index, kMetaBlock);
     LockBuffer(mbuf, BUFFER_LOCK_EXCLUSIVE);
     const MetaPage* meta = page_meta(BufferGetPage(mbuf));
-    if (meta->entry_id != kNoNode && meta->entry_id < vs->capacity && is_gone(vs, meta->entry_id)) {
+    bool move = meta->entry_id != kNoNode && meta->entry_id < vs->capacity && is_gone(vs, meta->entry_id);
+    if (move) {
+        // A slot that was free when marked may have been reused since, and
+        // its new node made the entry by an insert: leave a live entry be.
+        // (Lock order: metapage, then element page.)
+        Buffer eb = ReadBuffer(vs->index, vs->g.block_of(meta->entry_id));
+        LockBuffer(eb, BUFFER_LOCK_SHARE);
+        const Page ep = BufferGetPage(eb);
+        if (is_element_page(ep)) move = slot_header(slot_ptr_id(ep, vs->g, meta->entry_id))->state != kSlotLive;
+        UnlockReleaseBuffer(eb);
+    }
+    if (move) {
         GenericXLogState* x = GenericXLogStart(vs->index);
         MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, mbuf, 0));
         m->entry_id = vs->best_level >= 0 ? vs->best_id : kNoNode;
@@ -657,7 +668,7 @@ IndexBulkDeleteResult* vecdb_hnsw_bulkdelete(IndexVacuumInfo* info, IndexBulkDel
     mark_dead(vs, callback, cb_state);
     const std::int64_t removed = vs->n_deleted;
     if (vs->n_deleted > 0) repair(vs);
-    if (vs->n_deleted > 0) move_entry_off_gone(vs);
+    move_entry_off_gone(vs);  // also one left on a freed slot by an older vacuum
     // Before freeing: the walk must not pass through slots that step 4
     // frees. It starts at the entry point just moved.
     ensure_reachable(vs);
@@ -694,6 +705,7 @@ IndexBulkDeleteResult* vecdb_hnsw_vacuumcleanup(IndexVacuumInfo* info, IndexBulk
     MemoryContext old = MemoryContextSwitchTo(ctx);
     VacState* vs = start_vacuum(info->index, meta, ctx);
     mark_dead(vs, nullptr, nullptr);
+    move_entry_off_gone(vs);
     ensure_reachable(vs);
     IndexFreeSpaceMapVacuum(info->index);
     report_relinked(info, vs);

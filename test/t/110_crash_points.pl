@@ -55,8 +55,9 @@ sub crash_at {
     my $offset = -s $node->logfile;
     my ($rc, $stdout, $stderr) = $node->psql('postgres', "SET vecdb.crash_point = '$point'; $sql");
     (my $name = $point) =~ s/:\d+$//;
+    # (Not reached: the statement simply finished; fail and go on.)
     ok($node->log_contains(qr/crash point "$name" reached/, $offset), "$label: the server died at $point")
-        or diag("psql: rc $rc, $stderr");
+        or return diag("psql: rc $rc, $stderr");
     $node->wait_for_log(qr/all server processes terminated; reinitializing/, $offset);
     $node->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()') or die 'no recovery';
     $crashes++;
@@ -158,6 +159,8 @@ like($node->safe_psql('postgres', q{SELECT string_agg(detail, '; ') FROM vecdb_i
 $node->safe_psql('postgres', fill_sql('t_wide', 31, 40, 3000));
 index_whole('multi-block: the same rows inserted after recovery', 't_wide', 40);
 
+my $killed = () = slurp_file($node->logfile) =~ /terminated by signal 9/g;
+is($killed, $crashes, "every one of the $crashes crashes was a crash point's SIGKILL");
 ok(!$node->log_contains('TRAP|terminated by signal 11|terminated by signal 6|PANIC'),
    "no backend failed other than at the $crashes crash points");
 
