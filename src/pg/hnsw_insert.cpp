@@ -910,7 +910,6 @@ bool graph_insert(Relation index, const char* vec, ItemPointer tid, ReserveFn re
         }
         if (reserve == nullptr) {
             is->new_id = write_node(is, tid);
-            crash_point("hnsw_node_written");
         } else {
             // The entry names the slot before the node exists: after a crash
             // the next merger finds the node there (and only there) instead of
@@ -922,8 +921,8 @@ bool graph_insert(Relation index, const char* vec, ItemPointer tid, ReserveFn re
                 reserve(arg, id);
                 is->new_id = write_node(is, tid, id);
             }
-            crash_point("hnsw_node_written");
         }
+        crash_point("hnsw_node_written");
     }
     is->n_orig0 = is->n_lists[0];
     std::memcpy(is->orig0, is->lists[0], is->n_orig0 * sizeof(NodeId));

@@ -548,11 +548,11 @@ void move_entry_off_gone(VacState* vs) {
         // A slot that was free when marked may have been reused since, and
         // its new node made the entry by an insert: leave a live entry be.
         // (Lock order: metapage, then element page.)
-        Buffer eb = ReadBuffer(vs->index, vs->g.block_of(meta->entry_id));
-        LockBuffer(eb, BUFFER_LOCK_SHARE);
-        const Page ep = BufferGetPage(eb);
-        if (is_element_page(ep)) move = slot_header(slot_ptr_id(ep, vs->g, meta->entry_id))->state != kSlotLive;
-        UnlockReleaseBuffer(eb);
+        Buffer eb = lock_element_page(vs->index, vs->g.block_of(meta->entry_id), BUFFER_LOCK_SHARE);
+        if (BufferIsValid(eb)) {
+            move = slot_header(slot_ptr_id(BufferGetPage(eb), vs->g, meta->entry_id))->state != kSlotLive;
+            UnlockReleaseBuffer(eb);
+        }
     }
     if (move) {
         GenericXLogState* x = GenericXLogStart(vs->index);
