@@ -147,6 +147,8 @@ bool check_page_header(Check* c, BlockNumber blk, Page page) {
     if (PageIsNew(page)) {
         // Relation extension is not WAL-logged: a crash after extending and
         // before the first record leaves a zeroed block. Nothing links to it.
+        // (pd_upper 0 means all zeros here: reading a block from disk
+        // rejects a page whose header says new unless every byte is zero.)
         report(c, false, kKindPage, blk, kNoNode, "page is new (all zeros)");
         return false;
     }

@@ -321,7 +321,8 @@ NodeId pick_slot(InsertState* is) {
         UnlockRelationForExtension(index, ExclusiveLock);
         id = g.id_of(BufferGetBlockNumber(ebuf), 0);
     }
-    if (pops > 0 || BufferIsValid(ebuf)) {
+    const bool logged = pops > 0 || BufferIsValid(ebuf);
+    if (logged) {
         GenericXLogState* x = GenericXLogStart(index);
         MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, metabuf, 0));
         m->n_free_blocks -= pops;
@@ -333,7 +334,7 @@ NodeId pick_slot(InsertState* is) {
     }
     if (BufferIsValid(ebuf)) UnlockReleaseBuffer(ebuf);
     UnlockReleaseBuffer(metabuf);
-    if (pops > 0 || BufferIsValid(ebuf)) crash_point("hnsw_pick_logged");
+    if (logged) crash_point("hnsw_pick_logged");
     return id;
 }
 
