@@ -20,31 +20,35 @@ const Kernels* table(int path) noexcept {
     return tables[path];
 }
 
+// Every adapter goes through ordered_distance (include/vecdb/core/hnsw.h).
 template <int P>
 struct Adapters {
+    static const float* f(const void* p) noexcept { return static_cast<const float*>(p); }
+    static const half_bits* h(const void* p) noexcept { return static_cast<const half_bits*>(p); }
+
     static float l2_f32(const void* a, const void* b, std::size_t n) noexcept {
-        return table(P)->l2sq_f32(static_cast<const float*>(a), static_cast<const float*>(b), n);
+        return ordered_distance(table(P)->l2sq_f32(f(a), f(b), n));
     }
     static float ip_f32(const void* a, const void* b, std::size_t n) noexcept {
-        return -table(P)->dot_f32(static_cast<const float*>(a), static_cast<const float*>(b), n);
+        return ordered_distance(-table(P)->dot_f32(f(a), f(b), n));
     }
     static float cos_f32(const void* a, const void* b, std::size_t n) noexcept {
-        return 1.0f - table(P)->dot_f32(static_cast<const float*>(a), static_cast<const float*>(b), n);
+        return ordered_distance(1.0f - table(P)->dot_f32(f(a), f(b), n));
     }
     static float l1_f32(const void* a, const void* b, std::size_t n) noexcept {
-        return table(P)->l1_f32(static_cast<const float*>(a), static_cast<const float*>(b), n);
+        return ordered_distance(table(P)->l1_f32(f(a), f(b), n));
     }
     static float l2_f16(const void* a, const void* b, std::size_t n) noexcept {
-        return table(P)->l2sq_f16(static_cast<const half_bits*>(a), static_cast<const half_bits*>(b), n);
+        return ordered_distance(table(P)->l2sq_f16(h(a), h(b), n));
     }
     static float ip_f16(const void* a, const void* b, std::size_t n) noexcept {
-        return -table(P)->dot_f16(static_cast<const half_bits*>(a), static_cast<const half_bits*>(b), n);
+        return ordered_distance(-table(P)->dot_f16(h(a), h(b), n));
     }
     static float cos_f16(const void* a, const void* b, std::size_t n) noexcept {
-        return 1.0f - table(P)->dot_f16(static_cast<const half_bits*>(a), static_cast<const half_bits*>(b), n);
+        return ordered_distance(1.0f - table(P)->dot_f16(h(a), h(b), n));
     }
     static float l1_f16(const void* a, const void* b, std::size_t n) noexcept {
-        return table(P)->l1_f16(static_cast<const half_bits*>(a), static_cast<const half_bits*>(b), n);
+        return ordered_distance(table(P)->l1_f16(h(a), h(b), n));
     }
 };
 

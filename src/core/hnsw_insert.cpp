@@ -51,13 +51,13 @@ struct Int8Dist {
         const std::uint8_t* x = g.vec(a);
         const std::uint8_t* y = g.vec(b);
         switch (kind) {
-            case L2: return k.wl2(x, y, g.codec.step_sq.data(), dim);
-            case L1: return k.wl1(x, y, g.codec.step.data(), dim);
+            case L2: return ordered_distance(k.wl2(x, y, g.codec.step_sq.data(), dim));
+            case L1: return ordered_distance(k.wl1(x, y, g.codec.step.data(), dim));
             case Dot:
             case Cos: {
                 const float d = g.codec.lo_sq_sum + g.code_bias[a] + g.code_bias[b] +
                                 k.wdot(x, y, g.codec.step_sq.data(), dim);
-                return kind == Dot ? -d : 1.0f - d;
+                return ordered_distance(kind == Dot ? -d : 1.0f - d);
             }
         }
         return 0;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 
@@ -224,6 +225,25 @@ TEST(HnswDistance, ResolveAndNormalize) {
     ASSERT_TRUE(normalize(ElemType::F16, h3, 2));
     EXPECT_EQ(h3[0], 0x3c00);
     EXPECT_FLOAT_EQ(resolve_distance(Metric::Cosine, ElemType::F16)(h3, h3, 2), 0);
+}
+
+// Terms that overflow to +inf and -inf make the inner product NaN; graph
+// distances take it as +inf (a total order for heaps and sorts).
+TEST(HnswDistance, NeverNaN) {
+    float big[2] = {3e38f, 3e38f}, mixed[2] = {3e38f, -3e38f};
+    const float d = resolve_distance(Metric::InnerProduct, ElemType::F32)(big, mixed, 2);
+    EXPECT_FALSE(std::isnan(d));
+    EXPECT_TRUE(std::isinf(d) && d > 0);
+    EXPECT_TRUE(std::isinf(resolve_distance(Metric::InnerProduct, ElemType::F32)(big, big, 2)));  // -inf stays
+    EXPECT_LT(resolve_distance(Metric::InnerProduct, ElemType::F32)(big, big, 2), 0);
+    // float16 infinities (0x7c00, 0xfc00): what out-of-range construction vectors become.
+    std::uint16_t pinf[2] = {0x7c00, 0x3c00}, minf[2] = {0xfc00, 0x3c00};
+    for (Metric m : {Metric::L2, Metric::InnerProduct, Metric::Cosine, Metric::L1}) {
+        const float x = resolve_distance(m, ElemType::F16)(pinf, minf, 2);
+        EXPECT_FALSE(std::isnan(x)) << int(m);
+    }
+    EXPECT_EQ(ordered_distance(std::nanf("")), std::numeric_limits<float>::infinity());
+    EXPECT_EQ(ordered_distance(-1.5f), -1.5f);
 }
 
 }  // namespace

@@ -29,9 +29,17 @@ enum class ElemType : std::uint8_t { F32 = 0, F16 = 1 };
 // Graph-internal distance: smaller is closer, monotone in the SQL distance.
 //   L2 -> squared L2, InnerProduct -> -dot, Cosine -> 1 - dot of vectors the
 //   caller normalised before adding them, L1 -> L1.
+// Never NaN (ordered_distance): the search's heaps and the selection's sorts
+// need a total order.
 using DistFn = float (*)(const void* a, const void* b, std::size_t dim) noexcept;
 // Resolved against the kernels active at call time (vecdb.simd_path).
 DistFn resolve_distance(Metric m, ElemType t) noexcept;
+
+// Finite vectors can still give a NaN distance: an inner product whose
+// terms overflow to +inf and -inf (values near the float range), or
+// construction vectors stored as float16 beyond its range. Such a distance
+// is taken as +inf: after every number, where PostgreSQL's sort puts NaN.
+inline float ordered_distance(float d) noexcept { return d == d ? d : __builtin_huge_valf(); }
 
 struct Space {
     Metric metric = Metric::L2;

@@ -1,0 +1,60 @@
+-- Inner products that overflow: finite vectors near the float range whose
+-- products sum to +inf and -inf give NaN (and -inf / +inf) distances. The
+-- index must still build, insert, merge, vacuum and answer in
+-- PostgreSQL's order, where NaN sorts after every number.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS vecdb;
+RESET client_min_messages;
+
+-- Signs from a hash of the id: reproducible data.
+CREATE FUNCTION nan_row(i int) RETURNS vector LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN i % 10 = 0 THEN ('[1,2,3,' || (i % 17)::text || ']')::vector ELSE
+           ('[' || CASE WHEN hashint4(i) % 2 = 0 THEN '3e38' ELSE '-3e38' END || ','
+                || CASE WHEN hashint4(i + 7) % 2 = 0 THEN '3e38' ELSE '-3e38' END || ','
+                || CASE WHEN hashint4(i + 11) % 3 = 0 THEN '3e38' ELSE '1' END || ','
+                || (i % 17)::text || ']')::vector END
+$$;
+CREATE TABLE nan_t (id int, v vector(4));
+INSERT INTO nan_t SELECT i, nan_row(i) FROM generate_series(1, 1500) i;
+-- Every kind of distance is there: -inf, +inf, NaN and finite ones.
+SELECT CASE WHEN d = 'NaN' THEN 'NaN' WHEN d = '-Infinity' THEN '-inf' WHEN d = 'Infinity' THEN '+inf'
+            ELSE 'finite' END AS kind, count(*) > 0 AS present
+FROM (SELECT v <#> '[3e38,-3e38,1,1]' AS d FROM nan_t) s GROUP BY 1 ORDER BY 1;
+
+CREATE INDEX nan_t_v ON nan_t USING hnsw (v vector_ip_ops) WITH (m = 4, ef_construction = 8);
+-- Direct inserts, then through the pending list and a merge.
+SET hnsw.pending_list_limit = 0;
+INSERT INTO nan_t SELECT i, nan_row(i) FROM generate_series(1501, 1800) i;
+RESET hnsw.pending_list_limit;
+INSERT INTO nan_t SELECT i, nan_row(i) FROM generate_series(1801, 2100) i;
+SELECT vecdb_hnsw_merge_pending('nan_t_v') >= 0 AS merged;
+DELETE FROM nan_t WHERE id % 5 = 0;
+VACUUM nan_t;
+SELECT count(*) AS problems FROM vecdb_index_check('nan_t_v') WHERE severity <> 'info';
+
+-- The index's stream, position by position, against PostgreSQL's float8
+-- order: no row may come after one that sorts later, except that +inf and
+-- NaN rows (both +inf inside the index) come in no particular order among
+-- themselves.
+SET enable_seqscan = off;
+SET hnsw.ef_search = 1000;
+SET hnsw.iterative_scan = strict_order;
+CREATE TEMP TABLE stream AS
+SELECT row_number() OVER () AS pos, id, d
+FROM (SELECT id, v <#> '[3e38,-3e38,1,1]' AS d FROM nan_t ORDER BY v <#> '[3e38,-3e38,1,1]' LIMIT 2000) s;
+SELECT count(*) AS returned, count(DISTINCT id) AS distinct_rows,
+       count(*) FILTER (WHERE d = 'NaN') > 0 AS nan_rows_returned
+FROM stream;
+SELECT count(*) AS out_of_order
+FROM (SELECT d, max(d) OVER (ORDER BY pos ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+      FROM stream) s
+WHERE d < before AND NOT (d = 'Infinity' AND before = 'NaN');
+SELECT count(*) FILTER (WHERE d = 'NaN') > 0 AS nan_rows, count(*) FILTER (WHERE d = 'Infinity') > 0 AS inf_rows,
+       min(pos) > (SELECT max(pos) FROM stream WHERE d < 'Infinity') AS after_every_number
+FROM stream WHERE d >= 'Infinity';
+-- The first rows are the nearest (-inf: the inner product overflowed upwards).
+SELECT count(*) AS first_ten_at_minus_inf FROM stream WHERE pos <= 10 AND d = '-Infinity';
+EXPLAIN (COSTS OFF) SELECT id FROM nan_t ORDER BY v <#> '[3e38,-3e38,1,1]' LIMIT 10;
+
+DROP TABLE nan_t;
+DROP FUNCTION nan_row(int);
