@@ -535,6 +535,11 @@ void choose_packed_slot(Relation index, const Geometry& g, const MetaPage* meta,
     }
     // Extend. When the last element block's straddling slot is free, the new
     // block becomes its tail (else that slot would be lost at every page).
+    // Locking `last` under the extension lock cannot deadlock: the other
+    // order (a page held while waiting for the extension lock: write_node's
+    // upper record, append's next list page) happens only under the
+    // metapage's exclusive lock, which our callers hold too; VACUUM updates
+    // the free space map with no buffer locked.
     LockRelationForExtension(index, ExclusiveLock);
     Buffer nb = new_block(index);
     const BlockNumber nblk = BufferGetBlockNumber(nb);
