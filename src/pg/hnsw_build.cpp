@@ -20,9 +20,11 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cmath>
 #include <new>
 #include <vector>
 
+#include "vecdb/core/half.h"
 #include "vecdb/core/hnsw_page_order.h"
 #include "vecdb/pg/guard.h"
 #include "vecdb/pg/hnsw.h"
@@ -58,6 +60,10 @@ struct BuildState {
     std::size_t n;
     ItemPointerData* tids;
     std::size_t tids_cap;
+
+    // Largest |component| of the float32 vectors loaded: float16
+    // construction vectors cannot hold one beyond kHalfMax.
+    float max_abs;
 
     std::size_t budget;  // bytes
     char* vec;           // one vector, scratch
@@ -125,6 +131,12 @@ void build_callback(Relation index, ItemPointer tid, Datum* values, bool* isnull
     MemoryContextSwitchTo(old);
     MemoryContextReset(st->tuple_ctx);
     if (!ok) return;  // zero vector under cosine: not indexed
+    if (st->type == core::ElemType::F32) {
+        const float* x = reinterpret_cast<const float*>(st->vec);
+        float mx = st->max_abs;
+        for (std::uint32_t i = 0; i < st->g.dim; ++i) mx = std::max(mx, std::fabs(x[i]));
+        st->max_abs = mx;
+    }
     store_vector(st, st->vec, tid);
     if ((st->n & 1023) == 0) pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, st->n);
     (void)index;
@@ -150,8 +162,13 @@ core::BuildStorage choose_storage(const BuildState* st, std::size_t* estimate) {
     std::size_t used = (st->file == nullptr ? st->mem_cap : 0) + st->n * (sizeof(ItemPointerData) + 2 * sizeof(NodeId));
     const std::size_t left = st->budget > used ? st->budget - used : 0;
     for (core::BuildStorage s : {core::BuildStorage::Exact, core::BuildStorage::Half, core::BuildStorage::Int8}) {
-        // Half storage of float16 vectors is the same as exact.
-        if (s == core::BuildStorage::Half && st->type == core::ElemType::F16) continue;
+        // Half storage of float16 vectors is the same as exact. Components
+        // beyond float16's range would become infinities, and such rows be
+        // linked as if infinitely far from everything: int8 then (its steps
+        // are scaled to each dimension's range).
+        if (s == core::BuildStorage::Half &&
+            (st->type == core::ElemType::F16 || st->max_abs > vecdb::core::kHalfMax))
+            continue;
         *estimate = core::GraphBuilder::estimate_bytes(space, p, s, st->n);
         if (*estimate <= left) return s;
     }

@@ -58,3 +58,25 @@ EXPLAIN (COSTS OFF) SELECT id FROM nan_t ORDER BY v <#> '[3e38,-3e38,1,1]' LIMIT
 
 DROP TABLE nan_t;
 DROP FUNCTION nan_row(int);
+
+-- A build whose graph outgrows maintenance_work_mem links rows through
+-- compressed construction vectors. float16 ones cannot hold components
+-- beyond 65,504 (they became infinities, and those rows were linked as if
+-- infinitely far from everything): such data is built with int8 ones.
+CREATE TABLE big_t (id int, v vector(256));
+INSERT INTO big_t
+SELECT i, (SELECT array_agg(((hashint4(i * 256 + j) % 1000) * 1000)::real ORDER BY j) FROM generate_series(1, 256) j)::vector
+FROM generate_series(1, 1200) i;
+SET maintenance_work_mem = '1MB';
+SET log_temp_files = -1;  -- its LOG line names a process id
+SET client_min_messages = debug1;
+CREATE INDEX big_t_v ON big_t USING hnsw (v vector_l2_ops);
+RESET client_min_messages;
+RESET log_temp_files;
+RESET maintenance_work_mem;
+SELECT count(*) AS problems FROM vecdb_index_check('big_t_v') WHERE severity <> 'info';
+SET hnsw.ef_search = 100;
+SET hnsw.iterative_scan = off;
+SELECT count(*) <= 6 AS at_most_half_a_percent_missed FROM big_t q
+WHERE (SELECT i.id FROM big_t i ORDER BY i.v <-> q.v LIMIT 1) <> q.id;
+DROP TABLE big_t;
