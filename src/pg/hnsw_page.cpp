@@ -295,7 +295,7 @@ float PageGraph::slot_distance(const char* slot, NodeId id, const char* tail) co
         d += dist_(query_, slot + g_.vec_offset, nh);
         if (g_.metric == core::Metric::Cosine) d -= 1.0f;
     }
-    return d;
+    return core::ordered_distance(d);  // the parts can overflow oppositely: -inf + +inf
 }
 
 // A single-block slot under a pin of its head block; one whose vector

@@ -89,18 +89,20 @@ sub pending { return $node->safe_psql('postgres', "SELECT vecdb_hnsw_pending_cou
 sub leaked_slots {
     my ($idx) = @_;
     my %page;
+    my $bs = $node->safe_psql('postgres', 'SHOW block_size');
     for my $line (split /\n/, $node->safe_psql('postgres', qq{SELECT b, encode(get_raw_page('$idx', b::int), 'hex')
-        FROM generate_series(0, pg_relation_size('$idx') / 8192 - 1) b})) {
+        FROM generate_series(0, pg_relation_size('$idx') / $bs - 1) b})) {
         my ($b, $hex) = split /\|/, $line;
         $page{$b} = pack('H*', $hex);
     }
-    my ($area_start, $area) = (24, 8192 - 24 - 8);
+    my ($area_start, $area) = (24, $bs - 24 - 8);
     my $meta = substr($page{0}, $area_start);
-    my ($m, $spp, $packed, $slot_bytes, $insert_block) = (unpack('v', substr($meta, 14, 2)),
-        unpack('v', substr($meta, 18, 2)), unpack('v', substr($meta, 22, 2)), unpack('V', substr($meta, 24, 4)),
-        unpack('V', substr($meta, 36, 4)));
+    my ($m, $spp, $packed, $slot_bytes, $insert_block) = (unpack('S', substr($meta, 14, 2)),
+        unpack('S', substr($meta, 18, 2)), unpack('S', substr($meta, 22, 2)), unpack('L', substr($meta, 24, 4)),
+        unpack('L', substr($meta, 36, 4)));
+    return () if $insert_block == 0xFFFFFFFF;    # no element block yet
     my $vec_offset = 16 + 8 * $m;
-    my $is_element = sub { my $p = $page{ $_[0] }; return defined $p && unpack('v', substr($p, 8184, 2)) == 2; };
+    my $is_element = sub { my $p = $page{ $_[0] }; return defined $p && unpack('S', substr($p, $bs - 8, 2)) == 2; };
     my @leaked;
     for my $blk (1 .. $insert_block - 1) {
         next unless $is_element->($blk);
