@@ -154,6 +154,9 @@ void destroy_builder(void* arg) {
 
 bool stop_requested() { return QueryCancelPending || ProcDiePending; }
 
+// 2^-4: components down to 1/1024 of the largest stay normal float16s.
+constexpr float kHalfSmall = 0.0625f;
+
 core::BuildStorage choose_storage(const BuildState* st, std::size_t* estimate) {
     const core::Space space = st->g.space();
     core::BuildParams p;
@@ -164,10 +167,12 @@ core::BuildStorage choose_storage(const BuildState* st, std::size_t* estimate) {
     for (core::BuildStorage s : {core::BuildStorage::Exact, core::BuildStorage::Half, core::BuildStorage::Int8}) {
         // Half storage of float16 vectors is the same as exact. Components
         // beyond float16's range would become infinities, and such rows be
-        // linked as if infinitely far from everything: int8 then (its steps
-        // are scaled to each dimension's range).
+        // linked as if infinitely far from everything; data whose largest
+        // component is below kHalfSmall would have most components below
+        // float16's normal range (6.1e-5, then fewer bits down to zero):
+        // int8 then, whose steps are scaled to each dimension's range.
         if (s == core::BuildStorage::Half &&
-            (st->type == core::ElemType::F16 || st->max_abs > vecdb::core::kHalfMax))
+            (st->type == core::ElemType::F16 || st->max_abs > vecdb::core::kHalfMax || st->max_abs < kHalfSmall))
             continue;
         *estimate = core::GraphBuilder::estimate_bytes(space, p, s, st->n);
         if (*estimate <= left) return s;

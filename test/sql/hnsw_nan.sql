@@ -109,3 +109,19 @@ SET hnsw.iterative_scan = off;
 SELECT count(*) <= 6 AS at_most_half_a_percent_missed FROM big_t q
 WHERE (SELECT i.id FROM big_t i ORDER BY i.v <-> q.v LIMIT 1) <> q.id;
 DROP TABLE big_t;
+-- And tiny components (here below 1e-9), which float16 would round to
+-- subnormals and zeros.
+CREATE TABLE small_t (id int, v vector(256));
+INSERT INTO small_t
+SELECT i, (SELECT array_agg(((hashint4(i * 256 + j) % 1000) * 1e-12)::real ORDER BY j) FROM generate_series(1, 256) j)::vector
+FROM generate_series(1, 1200) i;
+SET maintenance_work_mem = '1MB';
+SET log_temp_files = -1;
+SET client_min_messages = debug1;
+CREATE INDEX small_t_v ON small_t USING hnsw (v vector_l2_ops);
+RESET client_min_messages;
+RESET log_temp_files;
+RESET maintenance_work_mem;
+SELECT count(*) <= 6 AS at_most_half_a_percent_missed FROM small_t q
+WHERE (SELECT i.id FROM small_t i ORDER BY i.v <-> q.v LIMIT 1) <> q.id;
+DROP TABLE small_t;
