@@ -191,7 +191,7 @@ void resume_patient(IndexScanDesc scan, ScanOpaque* so) {
 // from the whole list); false (drop it) when that is nearer than a row
 // already returned, which would break the order.
 bool requeue(Workspace* ws, ScanOpaque* so, core::Candidate c) {
-    if (!(c.dist >= so->last_dist)) return false;  // also NaN
+    if (c.dist < so->last_dist) return false;
     std::vector<core::Candidate>& r = ws->result;
     std::size_t at = --so->pos;  // the stale entry
     while (at + 1 < r.size() && r[at + 1].dist <= c.dist) {
@@ -221,7 +221,7 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 float now = c.dist;
                 const bool single_block = so->g.blocks_per_slot == 1;
                 const bool live = graph.live_tid(c.id, &scan->xs_heaptid, single_block ? &now : nullptr);
-                const bool same = now == c.dist || (std::isnan(now) && std::isnan(c.dist));
+                const bool same = now == c.dist;  // graph distances are never NaN (ordered_distance)
                 if (live && !same && requeue(ws, so, core::Candidate{now, c.id})) continue;
                 ws->excluded.test_and_set(c.id);
                 if (!live || !same) continue;

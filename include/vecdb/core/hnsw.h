@@ -36,9 +36,9 @@ using DistFn = float (*)(const void* a, const void* b, std::size_t dim) noexcept
 DistFn resolve_distance(Metric m, ElemType t) noexcept;
 
 // Finite vectors can still give a NaN distance: an inner product whose
-// terms overflow to +inf and -inf (values near the float range), or
-// construction vectors stored as float16 beyond its range. Such a distance
-// is taken as +inf: after every number, where PostgreSQL's sort puts NaN.
+// terms overflow to +inf and -inf (values near the float range), or the sum
+// of a straddling slot's two partial distances. Such a distance is taken as
+// +inf: after every number, where PostgreSQL's sort puts NaN.
 inline float ordered_distance(float d) noexcept { return d == d ? d : __builtin_huge_valf(); }
 
 struct Space {
