@@ -7,7 +7,8 @@ TABLE(id int, v vector), QUERY_TABLE(id int, v vector) and GT_TABLE(id int, nn i
 test/tools/f32_to_copy.py (defaults fm_q, fm_gt, <->). Runs `SELECT id FROM TABLE ORDER BY v OP $1 LIMIT 10`
 (prepared) over the first 1,000 queries, cycling, for SECONDS at hnsw.ef_search = EF, and prints wall QPS,
 queries per second of backend CPU (steadier on a shared machine; needs the server on this host) and recall@10.
-Prints the backend pid first, for `perf record -p`.
+Prints the backend pid first, for `perf record -p`. QUERY_LOOP_SQL, when set, replaces the query: each %s in
+it takes the query vector (e.g. a float16 expression index re-ranked exactly, docs/hnsw.md).
 """
 import os
 import sys
@@ -34,7 +35,8 @@ def main():
     cur.execute("SET hnsw.ef_search = %d" % ef)
     pid = cur.execute("SELECT pg_backend_pid()").fetchone()[0]
     print("pid", pid, flush=True)
-    sql = "SELECT id FROM %s ORDER BY v %s %%s LIMIT 10" % (table, op)
+    sql = os.environ.get("QUERY_LOOP_SQL") or "SELECT id FROM %s ORDER BY v %s %%s LIMIT 10" % (table, op)
+    uses = sql.count("%s")
     params = [pg.VecParam(pg.vector_binary(q)) for q in qs]
 
     def cpu():
@@ -42,11 +44,11 @@ def main():
         return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
     for p in params[:50]:
-        cur.execute(sql, [p], prepare=True).fetchall()
+        cur.execute(sql, [p] * uses, prepare=True).fetchall()
     t0, c_0, n, hits = time.perf_counter(), cpu(), 0, 0
     while time.perf_counter() - t0 < secs:
         i = n % len(params)
-        rows = cur.execute(sql, [params[i]], prepare=True).fetchall()
+        rows = cur.execute(sql, [params[i]] * uses, prepare=True).fetchall()
         hits += len({r[0] for r in rows} & set(gt[i][:10]))
         n += 1
     t, c = time.perf_counter() - t0, cpu() - c_0
