@@ -50,7 +50,31 @@ struct Adapters {
     static float l1_f16(const void* a, const void* b, std::size_t n) noexcept {
         return ordered_distance(table(P)->l1_f16(h(a), h(b), n));
     }
+    static float l2_mixed(const void* a, const void* b, std::size_t n) noexcept {
+        return ordered_distance(table(P)->l2sq_f32_f16(f(a), h(b), n));
+    }
+    static float ip_mixed(const void* a, const void* b, std::size_t n) noexcept {
+        return ordered_distance(-table(P)->dot_f32_f16(f(a), h(b), n));
+    }
+    static float cos_mixed(const void* a, const void* b, std::size_t n) noexcept {
+        return ordered_distance(1.0f - table(P)->dot_f32_f16(f(a), h(b), n));
+    }
+    static float l1_mixed(const void* a, const void* b, std::size_t n) noexcept {
+        return ordered_distance(table(P)->l1_f32_f16(f(a), h(b), n));
+    }
 };
+
+template <int P>
+DistFn resolve_mixed_for(Metric m) noexcept {
+    using A = Adapters<P>;
+    switch (m) {
+        case Metric::L2: return &A::l2_mixed;
+        case Metric::InnerProduct: return &A::ip_mixed;
+        case Metric::Cosine: return &A::cos_mixed;
+        case Metric::L1: return &A::l1_mixed;
+    }
+    return nullptr;
+}
 
 template <int P>
 DistFn resolve_for(Metric m, ElemType t) noexcept {
@@ -82,6 +106,15 @@ DistFn resolve_distance(Metric m, ElemType t) noexcept {
         case SimdPath::Scalar: break;
     }
     return resolve_for<0>(m, t);
+}
+
+DistFn resolve_mixed_distance(Metric m) noexcept {
+    switch (kernels().path) {
+        case SimdPath::Avx512: return resolve_mixed_for<2>(m);
+        case SimdPath::Avx2: return resolve_mixed_for<1>(m);
+        case SimdPath::Scalar: break;
+    }
+    return resolve_mixed_for<0>(m);
 }
 
 bool normalize(ElemType t, void* vec, std::uint32_t dim) noexcept {

@@ -64,6 +64,11 @@ struct BuildState {
     // Largest |component| of the float32 vectors loaded: float16
     // construction vectors cannot hold one beyond kHalfMax.
     float max_abs;
+    // storage = float16 on a float32 column: the largest rounding error and
+    // copy norm of the rows loaded (MetaPage).
+    bool float16_storage;
+    double round_err_max;
+    double copy_norm_max;
 
     std::size_t budget;  // bytes
     char* vec;           // one vector, scratch
@@ -124,10 +129,16 @@ void build_callback(Relation index, ItemPointer tid, Datum* values, bool* isnull
     if (!st->have_geometry) {
         const std::uint32_t dim = datum_dim(values[0], st->type);
         compute_geometry(st->g, dim, st->metric, st->type, st->m, st->ef_construction);
+        st->g.float16_storage = st->float16_storage;
         st->have_geometry = true;
         st->vec = static_cast<char*>(MemoryContextAlloc(st->ctx, st->g.vec_bytes));
     }
-    const bool ok = prepare_vector(values[0], st->g, st->vec);
+    double err = 0, norm = 0;
+    const bool ok = prepare_vector(values[0], st->g, st->vec, &err, &norm);
+    if (ok) {
+        st->round_err_max = std::max(st->round_err_max, err);
+        st->copy_norm_max = std::max(st->copy_norm_max, norm);
+    }
     MemoryContextSwitchTo(old);
     MemoryContextReset(st->tuple_ctx);
     if (!ok) return;  // zero vector under cosine: not indexed
@@ -305,12 +316,16 @@ void finish_block(Buffer buf) {
 }
 
 void write_meta(Relation index, const Geometry& g, NodeId entry, int entry_level, BlockNumber insert_block,
-                BlockNumber upper_block, std::uint64_t nodes, ForkNumber fork) {
+                BlockNumber upper_block, std::uint64_t nodes, ForkNumber fork, const BuildState* st = nullptr) {
     Buffer buf = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, nullptr);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
     Page page = BufferGetPage(buf);
     init_meta_page(page, g);
     MetaPage* meta = page_meta(page);
+    if (st != nullptr) {
+        meta->round_err_max = st->round_err_max;
+        meta->copy_norm_max = st->copy_norm_max;
+    }
     meta->entry_id = entry;
     meta->entry_level = entry_level;
     meta->insert_block = insert_block;
@@ -389,7 +404,7 @@ void write_pages(BuildState* st, const core::GraphBuilder* b, const Placement* p
     const std::size_t n = st->n;
     write_meta(index, g, pl->id_of[b->entry_point()], b->max_level(), pl->n_element_blocks,
                pl->n_upper_blocks ? pl->n_element_blocks + pl->n_upper_blocks : InvalidBlockNumber, n,
-               MAIN_FORKNUM);
+               MAIN_FORKNUM, st);
 
     char* tmp = static_cast<char*>(palloc(g.vec_bytes));
     char* slotbuf = g.blocks_per_slot > 1 ? static_cast<char*>(palloc0(g.slot_bytes)) : nullptr;
@@ -473,6 +488,14 @@ static void init_build_state(BuildState* st, Relation heap, Relation index) {
     st->heap = heap;
     st->index = index;
     opclass_metric(index, &st->metric, &st->type);
+    const int storage = option_storage(index);
+    if (storage == kStorageFloat32 && st->type == core::ElemType::F16)
+        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                        errmsg("storage = float32 needs a vector column, not halfvec")));
+    if (storage == kStorageFloat16 && st->type == core::ElemType::F32) {
+        st->float16_storage = true;
+        st->type = core::ElemType::F16;  // what the pages hold
+    }
     st->m = option_m(index);
     st->ef_construction = option_ef_construction(index);
     if (st->ef_construction < 2 * st->m)
@@ -482,10 +505,12 @@ static void init_build_state(BuildState* st, Relation heap, Relation index) {
     const int typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
     if (typmod > 0) {
         compute_geometry(st->g, static_cast<std::uint32_t>(typmod), st->metric, st->type, st->m, st->ef_construction);
+        st->g.float16_storage = st->float16_storage;
         st->have_geometry = true;
         st->vec = static_cast<char*>(palloc(st->g.vec_bytes));
     } else {
         compute_geometry(st->g, 0, st->metric, st->type, st->m, st->ef_construction);
+        st->g.float16_storage = st->float16_storage;
     }
 }
 

@@ -192,6 +192,8 @@ bool check_meta(Check* c, char* page) {
     core::Metric metric;
     core::ElemType type;
     opclass_metric(c->index, &metric, &type);
+    // storage = float16: a float32 opclass over float16 pages.
+    if (m.float16_storage != 0 && type == core::ElemType::F32) type = core::ElemType::F16;
     if (static_cast<std::uint8_t>(metric) != m.metric || static_cast<std::uint8_t>(type) != m.elem_type)
         report(c, true, kKindMeta, kMetaBlock, kNoNode, "metric %u / element type %u differ from the opclass's %u / %u",
                m.metric, m.elem_type, static_cast<unsigned>(metric), static_cast<unsigned>(type));
@@ -720,7 +722,14 @@ void check_heap_row(Check* c, ItemPointer tid, Datum value) {
                ItemPointerGetOffsetNumber(tid), dim, g.dim);
         return;
     }
-    if (!prepare_vector(value, g, c->vec)) return;  // zero vector, cosine: not indexed
+    double err = 0, norm = 0;
+    if (!prepare_vector(value, g, c->vec, &err, &norm)) return;  // zero vector, cosine: not indexed
+    if (g.float16_storage && (err > c->meta.round_err_max || norm > c->meta.copy_norm_max))
+        report(c, true, kKindHeapMismatch, InvalidBlockNumber, kNoNode,
+               "heap row (%u,%u): float16 rounding error %g / copy norm %g above the metapage's %g / %g (scans "
+               "would report distances that are not lower bounds)",
+               ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid), err, norm, c->meta.round_err_max,
+               c->meta.copy_norm_max);
     TidNode key;
     key.tid = *tid;
     const TidNode* hit = static_cast<const TidNode*>(bsearch(&key, c->live, c->n_live, sizeof(TidNode), tid_node_cmp));

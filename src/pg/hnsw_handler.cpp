@@ -45,6 +45,12 @@ const struct config_enum_entry iterative_scan_options[] = {
     {nullptr, 0, false},
 };
 
+relopt_enum_elt_def storage_options[] = {
+    {"float32", kStorageFloat32},
+    {"float16", kStorageFloat16},
+    {nullptr, 0},
+};
+
 constexpr int kDefaultM = 16;
 constexpr int kDefaultEfConstruction = 64;
 
@@ -58,6 +64,11 @@ int option_m(Relation index) {
 int option_pending_list_limit(Relation index) {
     const Options* o = reinterpret_cast<const Options*>(index->rd_options);
     return o && o->pending_list_limit >= 0 ? o->pending_list_limit : pending_list_limit_setting;
+}
+
+int option_storage(Relation index) {
+    const Options* o = reinterpret_cast<const Options*>(index->rd_options);
+    return o ? o->storage : kStorageColumn;
 }
 
 int option_ef_construction(Relation index) {
@@ -78,6 +89,13 @@ void vecdb_hnsw_init(void) {
     add_int_reloption(hnsw_relopt_kind, "pending_list_limit",
                       "Largest pending list (kB) before inserts merge it themselves; 0: no pending list",
                       -1, -1, MAX_KILOBYTES, ShareUpdateExclusiveLock);
+    // Read by the build only: the metapage records what the pages hold, so
+    // changing it takes effect at the next REINDEX.
+    add_enum_reloption(hnsw_relopt_kind, "storage",
+                       "Element type of the vectors in the index pages (float16 halves a vector column's index; "
+                       "scans re-check exact distances)",
+                       storage_options, kStorageColumn, "Valid values are \"float32\" and \"float16\".",
+                       AccessExclusiveLock);
 
     DefineCustomIntVariable("hnsw.ef_search", "Beam width of hnsw index scans.",
                             "Larger is slower and finds more of the true nearest neighbours.", &ef_search_setting,
@@ -120,6 +138,7 @@ static bytea* hnsw_options(Datum reloptions, bool validate) {
         {"m", RELOPT_TYPE_INT, offsetof(Options, m)},
         {"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
         {"pending_list_limit", RELOPT_TYPE_INT, offsetof(Options, pending_list_limit)},
+        {"storage", RELOPT_TYPE_ENUM, offsetof(Options, storage)},
     };
     bytea* result = static_cast<bytea*>(
         build_reloptions(reloptions, validate, hnsw_relopt_kind, sizeof(Options), table, lengthof(table)));

@@ -835,6 +835,23 @@ void set_dimension(Relation index, std::uint32_t dim) {
     UnlockReleaseBuffer(buf);
 }
 
+// storage = float16: a row whose rounding error or copy norm exceeds the
+// metapage's raises it before the row enters the index, so every scan that
+// can see the row computes its bounds with it (hnsw_bound.cpp).
+void raise_float16_bounds(Relation index, double err, double norm) {
+    Buffer buf = ReadBuffer(index, kMetaBlock);
+    LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+    const MetaPage* cur = page_meta(BufferGetPage(buf));
+    if (err > cur->round_err_max || norm > cur->copy_norm_max) {
+        GenericXLogState* x = GenericXLogStart(index);
+        MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, buf, 0));
+        m->round_err_max = std::max(m->round_err_max, err);
+        m->copy_norm_max = std::max(m->copy_norm_max, norm);
+        GenericXLogFinish(x);
+    }
+    UnlockReleaseBuffer(buf);
+}
+
 }  // namespace
 }  // namespace vecdb::pg::hnsw
 
@@ -958,7 +975,10 @@ bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer 
     Geometry g;
     geometry_from_meta(&meta, g);
     char* vec = static_cast<char*>(palloc(g.vec_bytes));
-    if (prepare_vector(values[0], g, vec)) {  // else: zero vector under cosine
+    double err = 0, norm = 0;
+    if (prepare_vector(values[0], g, vec, &err, &norm)) {  // else: zero vector under cosine
+        if (g.float16_storage && (err > meta.round_err_max || norm > meta.copy_norm_max))
+            raise_float16_bounds(index, err, norm);
         if (pending_usable(index, g))
             pending_insert(index, g, vec, heap_tid);
         else

@@ -1,9 +1,11 @@
 // hnsw page layout: geometry, page initialisation, metapage access, reading
 // slots and neighbour lists (the page-side half of the beam search).
 #include <algorithm>
+#include <cmath>
 #include <new>
 #include <vector>
 
+#include "vecdb/core/half.h"
 #include "vecdb/pg/guard.h"
 #include "vecdb/pg/hnsw_graph.h"
 #include "vecdb/pg/vector.h"
@@ -51,6 +53,7 @@ void compute_geometry(Geometry& g, std::uint32_t dim, core::Metric metric, core:
 void geometry_from_meta(const MetaPage* meta, Geometry& g) {
     compute_geometry(g, meta->dim, static_cast<core::Metric>(meta->metric),
                      static_cast<core::ElemType>(meta->elem_type), meta->m, meta->ef_construction);
+    g.float16_storage = meta->float16_storage != 0;
 }
 
 static void set_opaque(Page page, PageKind kind) {
@@ -76,6 +79,7 @@ void init_meta_page(Page page, const Geometry& g) {
     meta->blocks_per_slot = static_cast<std::uint16_t>(g.blocks_per_slot);
     meta->slot_bytes = g.slot_bytes;
     meta->packed = g.packed ? 1 : 0;
+    meta->float16_storage = g.float16_storage ? 1 : 0;
     meta->entry_id = kNoNode;
     meta->entry_level = -1;
     meta->insert_block = InvalidBlockNumber;
@@ -133,11 +137,62 @@ std::uint32_t datum_dim(Datum value, core::ElemType /*type*/) {
     return static_cast<std::uint32_t>(v->dim);
 }
 
-bool prepare_vector(Datum value, const Geometry& g, void* dst) {
-    const Vector* v = DatumGetVector(value);
+static void check_dims(const Vector* v, const Geometry& g) {
     if (static_cast<std::uint32_t>(v->dim) != g.dim)
         ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                         errmsg("expected %u dimensions, not %d", g.dim, static_cast<int>(v->dim))));
+}
+
+std::uint32_t query_bytes(const Geometry& g) { return g.float16_storage ? g.dim * 4u : g.vec_bytes; }
+
+bool prepare_query(Datum value, const Geometry& g, void* dst) {
+    if (!g.float16_storage) return prepare_vector(value, g, dst);
+    const Vector* v = DatumGetVector(value);
+    check_dims(v, g);
+    std::memcpy(dst, v->x, g.dim * sizeof(float));
+    if (g.metric == core::Metric::Cosine) return core::normalize(core::ElemType::F32, dst, g.dim);
+    return true;
+}
+
+// The float16 copy of a float32 row (normalised first under cosine), with
+// its rounding error in the metric's norm and its 2-norm, in double.
+static bool prepare_float16_copy(const Vector* v, const Geometry& g, std::uint16_t* dst, double* round_err,
+                                 double* copy_norm) {
+    const float* x = v->x;
+    float* unit = nullptr;
+    if (g.metric == core::Metric::Cosine) {
+        unit = static_cast<float*>(palloc(g.dim * sizeof(float)));
+        std::memcpy(unit, v->x, g.dim * sizeof(float));
+        if (!core::normalize(core::ElemType::F32, unit, g.dim)) {
+            pfree(unit);
+            return false;
+        }
+        x = unit;
+    }
+    double err = 0, norm = 0;
+    for (std::uint32_t i = 0; i < g.dim; ++i) {
+        if (std::fabs(x[i]) > vecdb::core::kHalfMax)
+            ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                            errmsg("value %g is out of range for an hnsw index with storage = float16",
+                                   static_cast<double>(x[i])),
+                            errdetail("float16 holds values up to 65504 in magnitude."),
+                            errhint("Build the index with storage = float32.")));
+        dst[i] = vecdb::core::float_to_half(x[i]);
+        const double c = vecdb::core::half_to_float(dst[i]);
+        const double e = static_cast<double>(x[i]) - c;
+        err += g.metric == core::Metric::L1 ? std::fabs(e) : e * e;
+        norm += c * c;
+    }
+    if (unit != nullptr) pfree(unit);
+    if (round_err != nullptr) *round_err = g.metric == core::Metric::L1 ? err : std::sqrt(err);
+    if (copy_norm != nullptr) *copy_norm = std::sqrt(norm);
+    return true;
+}
+
+bool prepare_vector(Datum value, const Geometry& g, void* dst, double* round_err, double* copy_norm) {
+    const Vector* v = DatumGetVector(value);
+    check_dims(v, g);
+    if (g.float16_storage) return prepare_float16_copy(v, g, static_cast<std::uint16_t*>(dst), round_err, copy_norm);
     std::memcpy(dst, v->x, g.vec_bytes);
     if (g.metric == core::Metric::Cosine) return core::normalize(g.type, dst, g.dim);
     return true;
@@ -290,7 +345,7 @@ float PageGraph::slot_distance(const char* slot, NodeId id, const char* tail) co
     const std::uint32_t esize = g_.type == core::ElemType::F32 ? 4 : 2;
     const std::uint32_t nh = head / esize;
     if (nh == g_.dim) return dist_(query_, slot + g_.vec_offset, g_.dim);  // only padding straddles
-    float d = dist_(static_cast<const char*>(query_) + head, tail, g_.dim - nh);
+    float d = dist_(static_cast<const char*>(query_) + nh * query_esize_, tail, g_.dim - nh);
     if (nh > 0) {
         d += dist_(query_, slot + g_.vec_offset, nh);
         if (g_.metric == core::Metric::Cosine) d -= 1.0f;

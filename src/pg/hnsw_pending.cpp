@@ -246,10 +246,6 @@ std::size_t tid_hash(std::uint64_t key) { return static_cast<std::size_t>((key *
 // Nearest (then earliest) at the top of the heap.
 bool hit_after(const PendingHit& a, const PendingHit& b) { return a.dist > b.dist || (a.dist == b.dist && a.seq > b.seq); }
 
-double sql_dist(core::Metric metric, float d) {
-    if (metric == core::Metric::L2) return std::sqrt(static_cast<double>(std::max(d, 0.0f)));
-    return static_cast<double>(d);
-}
 
 }  // namespace
 
@@ -267,7 +263,9 @@ void pending_scan_load(Relation index, const Geometry& g, const char* query, Pen
     LockBuffer(next, BUFFER_LOCK_SHARE);
     UnlockReleaseBuffer(buf);
     buf = next;
-    const core::DistFn dist = core::resolve_distance(g.metric, g.type);
+    // A scan's query is float32 even where entries are float16 copies.
+    const core::DistFn dist = g.float16_storage ? core::resolve_mixed_distance(g.metric)
+                                                : core::resolve_distance(g.metric, g.type);
     std::size_t cap = std::max<std::uint64_t>(count, 16);
     PendingHit* hits = static_cast<PendingHit*>(MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(PendingHit)));
     std::size_t n = 0;
@@ -341,7 +339,7 @@ PendingHit pending_pop(PendingScan* ps) {
 
 }  // namespace
 
-bool pending_scan_next(IndexScanDesc scan, PendingScan* ps, core::Metric metric, GraphNextFn next_graph, void* arg,
+bool pending_scan_next(IndexScanDesc scan, PendingScan* ps, const DistanceReport& report, GraphNextFn next_graph, void* arg,
                        bool unordered, bool null_query) {
     // Hold back the graph's next row that is not pending.
     while (!ps->graph_held && !ps->graph_done) {
@@ -363,7 +361,7 @@ bool pending_scan_next(IndexScanDesc scan, PendingScan* ps, core::Metric metric,
     } else if (unordered) {
         take_pending = false;  // graph rows first, then the pending ones
     } else {
-        take_pending = sql_dist(metric, pending_peek(ps).dist) <= ps->graph_dist;
+        take_pending = report_distance(report, pending_peek(ps).dist) <= ps->graph_dist;
     }
     if (take_pending) {
         const PendingHit hit = pending_pop(ps);
@@ -373,11 +371,11 @@ bool pending_scan_next(IndexScanDesc scan, PendingScan* ps, core::Metric metric,
                 scan->xs_orderbyvals[0] = Float8GetDatum(std::numeric_limits<double>::quiet_NaN());
                 scan->xs_orderbynulls[0] = null_query;
             } else {
-                scan->xs_orderbyvals[0] = Float8GetDatum(sql_dist(metric, hit.dist));
+                scan->xs_orderbyvals[0] = Float8GetDatum(report_distance(report, hit.dist));
                 scan->xs_orderbynulls[0] = false;
             }
         }
-        scan->xs_recheckorderby = false;
+        scan->xs_recheckorderby = !unordered && report.lower_bound;
         return true;
     }
     if (!ps->graph_held) return false;
@@ -387,7 +385,7 @@ bool pending_scan_next(IndexScanDesc scan, PendingScan* ps, core::Metric metric,
         scan->xs_orderbyvals[0] = Float8GetDatum(ps->graph_dist);
         scan->xs_orderbynulls[0] = ps->graph_null;
     }
-    scan->xs_recheckorderby = false;
+    scan->xs_recheckorderby = !unordered && report.lower_bound;
     return true;
 }
 

@@ -3,7 +3,10 @@
 // The first amgettuple runs the search: greedy descent through the upper
 // levels, then the shared beam search on level 0 with ef = hnsw.ef_search.
 // Results come back nearest first with exact distances (pages hold exact
-// vectors), so xs_recheckorderby stays false.
+// vectors), so xs_recheckorderby stays false; except with storage = float16,
+// where the pages hold float16 copies of float32 rows: the search runs on
+// the copies with the float32 query and reports lower bounds of the exact
+// distances, which the executor re-checks and re-orders (hnsw_bound.cpp).
 //
 // hnsw.iterative_scan: when the beam's results are used up and the executor
 // still asks (a WHERE filter rejected rows), the search continues where it
@@ -56,6 +59,7 @@ struct ScanOpaque {
     bool patient_stop;
     bool resumed;
     ScanStats stats;
+    DistanceReport report;  // how distances are reported (set by the first gettuple)
     // Unordered walk.
     BlockNumber walk_blk;
     std::uint32_t walk_slot;
@@ -71,11 +75,6 @@ void release_on_reset(void* arg) {
     ScanOpaque* so = static_cast<ScanOpaque*>(arg);
     release_workspace(so->ws);
     so->ws = nullptr;
-}
-
-double sql_distance(core::Metric metric, float d) {
-    if (metric == core::Metric::L2) return std::sqrt(static_cast<double>(std::max(d, 0.0f)));
-    return static_cast<double>(d);
 }
 
 // Greedy descent through the upper levels; returns the level-0 entry with
@@ -136,8 +135,8 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
             });
         }
         Workspace* ws = so->ws;
-        PageGraph graph(index, g, so->query, ws, &so->stats);
-        FilteredPageGraph level0(index, g, so->query, ws, &so->stats);
+        PageGraph graph(index, g, so->query, ws, &so->stats, true);
+        FilteredPageGraph level0(index, g, so->query, ws, &so->stats, true);
         so->rounds = 1;
         return guarded([&] {
             core::Candidate entry;
@@ -161,7 +160,7 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
     // A further round of an iterative scan.
     Workspace* ws = so->ws;
     if (ws->resume.exhausted()) return false;
-    FilteredPageGraph level0(index, g, so->query, ws, &so->stats);
+    FilteredPageGraph level0(index, g, so->query, ws, &so->stats, true);
     const std::size_t budget = scan_budget(so);
     guarded([&] { ws->resume.next(level0, 0, ef, ws->visited, budget, ws->result); });
     ++so->rounds;
@@ -175,7 +174,7 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
 // stays in order.
 void resume_patient(IndexScanDesc scan, ScanOpaque* so) {
     Workspace* ws = so->ws;
-    FilteredPageGraph level0(scan->indexRelation, so->g, so->query, ws, &so->stats);
+    FilteredPageGraph level0(scan->indexRelation, so->g, so->query, ws, &so->stats, true);
     const std::size_t ef = static_cast<std::size_t>(ef_search_setting);
     guarded([&] { core::resume_layer(level0, 0, ef, ws->visited, ws->result, ws->frontier); });
     so->patient_stop = false;
@@ -217,7 +216,7 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                     ws->excluded.test_and_set(c.id);
                     continue;
                 }
-                PageGraph graph(scan->indexRelation, so->g, so->query, ws, &so->stats);
+                PageGraph graph(scan->indexRelation, so->g, so->query, ws, &so->stats, true);
                 float now = c.dist;
                 const bool single_block = so->g.blocks_per_slot == 1;
                 const bool live = graph.live_tid(c.id, &scan->xs_heaptid, single_block ? &now : nullptr);
@@ -226,10 +225,10 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 ws->excluded.test_and_set(c.id);
                 if (!live || !same) continue;
                 if (scan->numberOfOrderBys > 0) {
-                    scan->xs_orderbyvals[0] = Float8GetDatum(sql_distance(so->g.metric, c.dist));
+                    scan->xs_orderbyvals[0] = Float8GetDatum(report_distance(so->report, c.dist));
                     scan->xs_orderbynulls[0] = false;
                 }
-                scan->xs_recheckorderby = false;
+                scan->xs_recheckorderby = so->report.lower_bound;
                 so->last_dist = std::max(so->last_dist, c.dist);
                 ++so->stats.returned;
                 return true;
@@ -289,12 +288,21 @@ bool graph_next_unordered(IndexScanDesc scan, void* so) { return next_unordered(
 bool next_with_pending(IndexScanDesc scan, ScanOpaque* so, bool ordered) {
     if (!so->pending_loaded) {
         so->pending_loaded = true;
+        so->report = DistanceReport{};
+        so->report.metric = so->g.metric;
+        if (ordered && so->g.float16_storage) {
+            // The bounds need the error of every row this scan can see: all
+            // were indexed, raising round_err_max, before its snapshot.
+            MetaPage meta;
+            read_meta(scan->indexRelation, &meta);
+            distance_report_for(so->g, meta, so->query, &so->report);
+        }
         MemoryContext old = MemoryContextSwitchTo(so->pending_cxt);
         pending_scan_load(scan->indexRelation, so->g, ordered ? so->query : nullptr, &so->pending);
         MemoryContextSwitchTo(old);
     }
     if (so->pending == nullptr) return ordered ? next_ordered(scan, so) : next_unordered(scan, so);
-    return pending_scan_next(scan, so->pending, so->g.metric, ordered ? graph_next_ordered : graph_next_unordered, so,
+    return pending_scan_next(scan, so->pending, so->report, ordered ? graph_next_ordered : graph_next_unordered, so,
                              !ordered, so->null_query);
 }
 
@@ -318,7 +326,7 @@ IndexScanDesc vecdb_hnsw_beginscan(Relation index, int nkeys, int norderbys) {
     // The kernels start at their first argument's alignment (the query's),
     // so a fixed alignment makes every scan of one query sum in the same
     // order: equal distances, hence the same rows among near-ties, each time.
-    so->query_mem = static_cast<char*>(palloc0(std::max<std::size_t>(so->g.vec_bytes, 8) + 64));
+    so->query_mem = static_cast<char*>(palloc0(std::max<std::size_t>(query_bytes(so->g), 8) + 64));
     so->query = reinterpret_cast<char*>(TYPEALIGN(64, so->query_mem));
     so->kind = QueryKind::None;
     so->pending_cxt = AllocSetContextCreate(CurrentMemoryContext, "hnsw pending scan", ALLOCSET_DEFAULT_SIZES);
@@ -359,7 +367,7 @@ void vecdb_hnsw_rescan(IndexScanDesc scan, ScanKey /*keys*/, int /*nkeys*/, Scan
         so->kind = QueryKind::None;
         return;
     }
-    const bool ok = prepare_vector(orderbys[0].sk_argument, so->g, so->query);
+    const bool ok = prepare_query(orderbys[0].sk_argument, so->g, so->query);
     so->kind = ok ? QueryKind::Vector : QueryKind::Unordered;
 }
 

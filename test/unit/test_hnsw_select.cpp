@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 
+#include "vecdb/core/half.h"
 #include "vecdb/core/hnsw.h"
 #include "../../src/core/hnsw_builder_impl.h"  // Int8 codec and kernels
 
@@ -244,6 +245,28 @@ TEST(HnswDistance, NeverNaN) {
     }
     EXPECT_EQ(ordered_distance(std::nanf("")), std::numeric_limits<float>::infinity());
     EXPECT_EQ(ordered_distance(-1.5f), -1.5f);
+}
+
+// storage = float16 scans: a float32 query against float16 vectors gives the
+// graph distance of the query and the widened vector, for every metric
+// (cosine as 1 - dot of normalised vectors, like the float32 adapter).
+TEST(HnswDistance, MixedPrecisionMatchesWidened) {
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+    for (std::size_t n : {1u, 7u, 16u, 33u, 100u, 784u}) {
+        std::vector<float> q(n), wide(n);
+        std::vector<std::uint16_t> x(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            q[i] = u(rng);
+            x[i] = float_to_half(u(rng));
+            wide[i] = half_to_float(x[i]);
+        }
+        for (Metric m : {Metric::L2, Metric::InnerProduct, Metric::Cosine, Metric::L1}) {
+            const float mixed = resolve_mixed_distance(m)(q.data(), x.data(), n);
+            const float ref = resolve_distance(m, ElemType::F32)(q.data(), wide.data(), n);
+            EXPECT_NEAR(mixed, ref, 1e-4f * std::max(1.0f, std::fabs(ref))) << int(m) << " n=" << n;
+        }
+    }
 }
 
 }  // namespace

@@ -34,6 +34,9 @@ enum class ElemType : std::uint8_t { F32 = 0, F16 = 1 };
 using DistFn = float (*)(const void* a, const void* b, std::size_t dim) noexcept;
 // Resolved against the kernels active at call time (vecdb.simd_path).
 DistFn resolve_distance(Metric m, ElemType t) noexcept;
+// A float32 first argument (a query) against float16 vectors: the scan of an
+// index that stores float16 copies of float32 vectors (storage = float16).
+DistFn resolve_mixed_distance(Metric m) noexcept;
 
 // Finite vectors can still give a NaN distance: an inner product whose
 // terms overflow to +inf and -inf (values near the float range), or the sum

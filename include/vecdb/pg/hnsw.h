@@ -114,6 +114,17 @@ struct MetaPage {
     BlockNumber pending_head;  // InvalidBlockNumber: no pending page
     BlockNumber pending_tail;
     std::uint64_t pending_count;
+    // storage = float16 on a float32 column (zeros in older metapages: not
+    // such an index). The pages hold float16 copies; a scan reports lower
+    // bounds of the exact distances, which the executor re-checks (docs/hnsw.md
+    // "float16 storage"). The bounds need the largest rounding error of any
+    // row ever indexed (the metric's norm of float32 row - its float16 copy;
+    // cosine: of the normalised row) and the largest 2-norm of a copy. Inserts
+    // raise them (WAL-logged) before their row can be seen; nothing lowers them.
+    std::uint32_t float16_storage;
+    std::uint32_t unused;
+    double round_err_max;
+    double copy_norm_max;
 };
 
 // Bytes of the slot area of a page (between header and special space).
@@ -136,6 +147,8 @@ struct Geometry {
     std::uint32_t vec_offset = 0;    // within the slot
     std::uint32_t upper_bytes_per_level = 0;
     bool packed = false;
+    // The column is float32, the pages hold float16 copies (type is F16).
+    bool float16_storage = false;
 
     core::Space space() const {
         core::Space s;
@@ -265,7 +278,30 @@ void opclass_metric(Relation index, core::Metric* metric, core::ElemType* type);
 // the index cannot hold (zero norm under cosine). Raises on wrong dims.
 // Returns the datum's dimension in *dim_out when dst is null (probe).
 std::uint32_t datum_dim(Datum value, core::ElemType type);
-bool prepare_vector(Datum value, const Geometry& g, void* dst);
+// With g.float16_storage, dst gets the float16 copy and, when asked for,
+// *round_err its rounding error and *copy_norm its 2-norm (see MetaPage);
+// components beyond float16's range raise an error.
+bool prepare_vector(Datum value, const Geometry& g, void* dst, double* round_err = nullptr,
+                    double* copy_norm = nullptr);
+// The query of a scan: float32 (the column's type) even for float16 storage.
+std::uint32_t query_bytes(const Geometry& g);
+bool prepare_query(Datum value, const Geometry& g, void* dst);
+
+// What an ordered scan reports as a row's ORDER BY value, from the graph's
+// internal distance d (L2: squared): the exact distance, or with float16
+// storage a lower bound of the distance PostgreSQL computes from the heap
+// row (xs_recheckorderby; hnsw_scan.cpp has the derivation). Nondecreasing
+// in d, so a stream in d order is in order of the reported values.
+struct DistanceReport {
+    core::Metric metric = core::Metric::L2;
+    bool lower_bound = false;
+    std::uint32_t dim = 0;
+    double err = 0;         // round_err_max
+    double norm = 0;        // copy_norm_max
+    double query_norm = 0;  // inner product: the query's 2-norm (an upper bound)
+};
+void distance_report_for(const Geometry& g, const MetaPage& meta, const void* query, DistanceReport* out);
+double report_distance(const DistanceReport& r, float d);
 
 // Options (reloptions) and settings.
 struct Options {
@@ -273,7 +309,10 @@ struct Options {
     int m;
     int ef_construction;
     int pending_list_limit;  // kB; -1: hnsw.pending_list_limit, 0: no pending list
+    int storage;             // StorageOption
 };
+enum StorageOption : int { kStorageColumn = 0, kStorageFloat32 = 1, kStorageFloat16 = 2 };
+int option_storage(Relation index);
 int option_m(Relation index);
 int option_ef_construction(Relation index);
 

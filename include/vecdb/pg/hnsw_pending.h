@@ -121,7 +121,7 @@ void pending_scan_load(Relation index, const Geometry& g, const char* query, Pen
 // (next_graph fills scan->xs_heaptid / xs_orderbyvals), in distance order;
 // graph rows whose TID is pending are skipped (the entry is returned).
 using GraphNextFn = bool (*)(IndexScanDesc scan, void* arg);
-bool pending_scan_next(IndexScanDesc scan, PendingScan* ps, core::Metric metric, GraphNextFn next_graph, void* arg,
+bool pending_scan_next(IndexScanDesc scan, PendingScan* ps, const DistanceReport& report, GraphNextFn next_graph, void* arg,
                        bool unordered, bool null_query);
 
 }  // namespace vecdb::pg::hnsw

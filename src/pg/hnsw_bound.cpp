@@ -1,0 +1,105 @@
+// The ORDER BY values an ordered hnsw scan reports: exact distances, or, for
+// an index with storage = float16 (float16 copies of float32 rows in its
+// pages), lower bounds of the distances PostgreSQL computes from the heap
+// rows. With lower bounds the scan sets xs_recheckorderby: the executor
+// computes each row's exact distance, holds rows in a queue and releases one
+// only when no later row of the index can be nearer, i.e. when its exact
+// distance is at most the bound the index reported last. So the bound must
+// never exceed that exact distance (else the executor raises "index returned
+// tuples in wrong order"), and must not decrease along the index's stream.
+//
+// Notation: q the query (float32; normalised under cosine), x a row as
+// stored in the heap, c its float16 copy, e = round_err_max (the metric's
+// norm of x - c, largest over all rows; cosine: of the normalised row),
+// N = copy_norm_max (largest |c|), n the dimension, u = 2^-24. The kernels'
+// accuracy (include/vecdb/core/distance.h): a float32 sum of terms t_i is
+// within (n + 3) u sum|t_i| + n 2^-148 of the exact sum; a cosine within
+// 2 (n + 5) u. Let g = (n + 3) u.
+//
+//  L2 (d = computed |q - c|^2). |q - c|^2 >= (d - n 2^-148) / (1 + g), and
+//     |q - x| >= |q - c| - e (triangle inequality); PostgreSQL computes
+//     sqrt(l2sq) with l2sq >= |q - x|^2 (1 - g) - n 2^-148.
+//  L1 (d = computed |q - c|_1): likewise with the 1-norm, no square roots.
+//  Inner product (d = -q.c computed): |q.x - q.c| <= |q| e; each computed
+//     dot product is within g |q| |vector| + n 2^-148 of the exact one, and
+//     |x| <= N + e.
+//  Cosine (d = 1 - q.c computed, q and x normalised in float32 and double:
+//     each within u of the true unit vector): the true cosine distances of
+//     x and c differ by at most e (1 + u) + 2u; the computed d is within
+//     g (1 + u) N + n 2^-148 + 4u of 1 - q.c; PostgreSQL's cosine is within
+//     2 (n + 5) u of the truth.
+// Each bound then gives up a further 1e-12 relative for double rounding.
+// An L2 or L1 sum that overflowed (d = +inf) has nonnegative terms, so its
+// exact value is at least FLT_MAX: d is taken as FLT_MAX. An inner product
+// that overflowed (a query beyond ~1e33) reports -inf, below any exact value;
+// such rows come last, so only they may leave the executor out of order.
+#include <cfloat>
+#include <cmath>
+#include <limits>
+
+#include "vecdb/pg/hnsw.h"
+
+namespace vecdb::pg::hnsw {
+namespace {
+
+constexpr double kU = 1.0 / 16777216.0;       // 2^-24
+constexpr double kTiny = 3.5032461608120427e-46;  // 2^-148 (float subnormal underflow per term)
+constexpr double kDoubleSlack = 1e-12;
+
+double shrink(double v) { return v - std::fabs(v) * kDoubleSlack; }
+
+}  // namespace
+
+void distance_report_for(const Geometry& g, const MetaPage& meta, const void* query, DistanceReport* out) {
+    *out = DistanceReport{};
+    out->metric = g.metric;
+    out->dim = g.dim;
+    out->lower_bound = g.float16_storage;
+    if (!out->lower_bound) return;
+    out->err = meta.round_err_max;
+    out->norm = meta.copy_norm_max;
+    if (g.metric == core::Metric::InnerProduct && query != nullptr) {
+        const float* q = static_cast<const float*>(query);
+        double ss = 0;
+        for (std::uint32_t i = 0; i < g.dim; ++i) ss += static_cast<double>(q[i]) * q[i];
+        out->query_norm = std::sqrt(ss) * (1 + kDoubleSlack);
+    }
+}
+
+double report_distance(const DistanceReport& r, float d) {
+    if (!r.lower_bound) {
+        if (r.metric == core::Metric::L2) return std::sqrt(static_cast<double>(std::max(d, 0.0f)));
+        return static_cast<double>(d);
+    }
+    const double n = r.dim;
+    const double g = (n + 3) * kU;
+    const double tiny = n * kTiny;
+    const double dd = d;
+    switch (r.metric) {
+        case core::Metric::L2: {
+            const double sum = std::min(dd, static_cast<double>(FLT_MAX));
+            const double near = std::sqrt(std::max(0.0, (sum - tiny) / (1 + g)));  // <= |q - c|
+            const double t = std::max(0.0, near - r.err);                          // <= |q - x|
+            return shrink(std::sqrt(std::max(0.0, t * t * (1 - g) - tiny)));
+        }
+        case core::Metric::L1: {
+            const double sum = std::min(dd, static_cast<double>(FLT_MAX));
+            const double t = std::max(0.0, (sum - tiny) / (1 + g) - r.err);
+            return shrink(std::max(0.0, t * (1 - g) - tiny));
+        }
+        case core::Metric::InnerProduct: {
+            if (!std::isfinite(dd)) return -std::numeric_limits<double>::infinity();
+            const double qn = r.query_norm;
+            return shrink(dd - qn * r.err - g * qn * r.norm - g * qn * (r.norm + r.err) - 2 * tiny);
+        }
+        case core::Metric::Cosine: {
+            if (!std::isfinite(dd)) return -std::numeric_limits<double>::infinity();
+            const double loss = r.err * (1 + kU) + 2 * kU + g * (1 + kU) * r.norm + tiny + 4 * kU +
+                                2 * (n + 5) * kU;
+            return shrink(dd - loss);
+        }
+    }
+    return -std::numeric_limits<double>::infinity();
+}
+
+}  // namespace vecdb::pg::hnsw
