@@ -28,6 +28,15 @@ def hnsw_patience_entry(values, fraction=1 / 3):
     return e
 
 
+def hnsw_float16_entry(values):
+    """An index with float16 pages on the same float32 column (WITH (storage =
+    float16); docs/hnsw.md "float16 storage"), built after the others and
+    swept only."""
+    e = hnsw_entry(values, storage="float16")
+    e.update(name="hnsw-float16", label_suffix="storage=float16", sweep_only=True)
+    return e
+
+
 def refs(values, nprobe, nlist=None, ivfpq=True, faiss_hnsw=True):
     out = {"hnswlib": dict(HNSW, ef_search=list(values))}
     if faiss_hnsw:
@@ -61,7 +70,8 @@ SCENARIOS = {
         "limits": [10, 100],
         "warmup": 100,
         "exact": {"queries": 100},
-        "vecdb": [hnsw_entry([10, 20, 40, 80, 160, 320]), hnsw_patience_entry([40, 80, 160, 320, 640])],
+        "vecdb": [hnsw_entry([10, 20, 40, 80, 160, 320]), hnsw_patience_entry([40, 80, 160, 320, 640]),
+                  hnsw_float16_entry([10, 20, 40, 80, 160, 320])],
         "refs": refs([10, 20, 40, 80, 160, 320], [1, 2, 4, 8, 16, 32], nlist=100),
         "build_variants": [{"max_parallel_maintenance_workers": 2}],
         "mwm_curve": [],
@@ -77,7 +87,8 @@ SCENARIOS = {
         "limits": [10, 100],
         "warmup": 1000,
         "exact": {"queries": 50},
-        "vecdb": [hnsw_entry(EF_FULL), hnsw_patience_entry([20, 40, 80, 120, 160, 240, 320, 480, 640, 960])],
+        "vecdb": [hnsw_entry(EF_FULL), hnsw_patience_entry([20, 40, 80, 120, 160, 240, 320, 480, 640, 960]),
+                  hnsw_float16_entry(EF_FULL)],
         "refs": refs(EF_FULL, [1, 2, 4, 8, 16, 32, 64, 128, 256]),
         "build_variants": [{"max_parallel_maintenance_workers": 2}],
         "mwm_curve": ["16MB", "64MB", "256MB"],

@@ -23,16 +23,20 @@
 //  Inner product (d = -q.c computed): |q.x - q.c| <= |q| e; each computed
 //     dot product is within g |q| |vector| + n 2^-148 of the exact one, and
 //     |x| <= N + e.
-//  Cosine (d = 1 - q.c computed, q and x normalised in float32 and double:
+//  Cosine (d = 1 - q.c computed, q and x normalised in double, rounded to float:
 //     each within u of the true unit vector): the true cosine distances of
 //     x and c differ by at most e (1 + u) + 2u; the computed d is within
 //     g (1 + u) N + n 2^-148 + 4u of 1 - q.c; PostgreSQL's cosine is within
 //     2 (n + 5) u of the truth.
 // Each bound then gives up a further 1e-12 relative for double rounding.
 // An L2 or L1 sum that overflowed (d = +inf) has nonnegative terms, so its
-// exact value is at least FLT_MAX: d is taken as FLT_MAX. An inner product
-// that overflowed (a query beyond ~1e33) reports -inf, below any exact value;
-// such rows come last, so only they may leave the executor out of order.
+// exact value is at least FLT_MAX: d is taken as FLT_MAX. Where a float32
+// sum in PostgreSQL's own distance could overflow or underflow and its error
+// bound fail — an inner-product query with |q| (N + e) near FLT_MAX, a cosine
+// query whose sum of squares leaves [2^-100, 2^120] (rows outside it are
+// refused at insert) — the report is unbounded: every row reports the least
+// value that metric's SQL distance takes (-inf; cosine 0), which is always
+// valid and never decreases; the executor then sorts what the scan returns.
 #include <cfloat>
 #include <cmath>
 #include <limits>
@@ -43,14 +47,15 @@ namespace vecdb::pg::hnsw {
 namespace {
 
 constexpr double kU = 1.0 / 16777216.0;       // 2^-24
-constexpr double kTiny = 3.5032461608120427e-46;  // 2^-148 (float subnormal underflow per term)
+constexpr double kTiny = 0x1p-148;  // float underflow allowance per term
 constexpr double kDoubleSlack = 1e-12;
 
 double shrink(double v) { return v - std::fabs(v) * kDoubleSlack; }
 
 }  // namespace
 
-void distance_report_for(const Geometry& g, const MetaPage& meta, const void* query, DistanceReport* out) {
+void distance_report_for(const Geometry& g, const MetaPage& meta, const void* query, double query_sumsq,
+                         DistanceReport* out) {
     *out = DistanceReport{};
     out->metric = g.metric;
     out->dim = g.dim;
@@ -59,11 +64,17 @@ void distance_report_for(const Geometry& g, const MetaPage& meta, const void* qu
     out->err = meta.round_err_max;
     out->norm = meta.copy_norm_max;
     if (g.metric == core::Metric::InnerProduct && query != nullptr) {
-        const float* q = static_cast<const float*>(query);
-        double ss = 0;
-        for (std::uint32_t i = 0; i < g.dim; ++i) ss += static_cast<double>(q[i]) * q[i];
-        out->query_norm = std::sqrt(ss) * (1 + kDoubleSlack);
+        out->query_norm = std::sqrt(query_sumsq) * (1 + kDoubleSlack);
+        // Below this, |q.x| <= |q| (N + e) keeps every float32 partial sum of
+        // both dot products finite (Cauchy-Schwarz), in the index and in SQL.
+        const double g_ = (g.dim + 3) * kU;
+        if (!(out->query_norm * (out->norm + out->err) * (1 + g_) < FLT_MAX / 2)) out->unbounded = true;
     }
+    // Rows are refused outside the range (prepare_vector); a query outside
+    // it can make PostgreSQL's cosine overflow or underflow.
+    if (g.metric == core::Metric::Cosine && query_sumsq != 0 &&
+        !(query_sumsq >= kCosineSumsqMin && query_sumsq <= kCosineSumsqMax))
+        out->unbounded = true;
 }
 
 double report_distance(const DistanceReport& r, float d) {
@@ -71,6 +82,8 @@ double report_distance(const DistanceReport& r, float d) {
         if (r.metric == core::Metric::L2) return std::sqrt(static_cast<double>(std::max(d, 0.0f)));
         return static_cast<double>(d);
     }
+    if (r.unbounded)  // the least each metric's SQL distance can be
+        return r.metric == core::Metric::Cosine ? 0.0 : -std::numeric_limits<double>::infinity();
     const double n = r.dim;
     const double g = (n + 3) * kU;
     const double tiny = n * kTiny;
@@ -94,8 +107,10 @@ double report_distance(const DistanceReport& r, float d) {
         }
         case core::Metric::Cosine: {
             if (!std::isfinite(dd)) return -std::numeric_limits<double>::infinity();
+            // + 8u: a straddling slot's two partial distances, summed
+            // (slot_distance); + n 2^-52: the double normalisations.
             const double loss = r.err * (1 + kU) + 2 * kU + g * (1 + kU) * r.norm + tiny + 4 * kU +
-                                2 * (n + 5) * kU;
+                                2 * (n + 5) * kU + 8 * kU + n * 0x1p-52;
             return shrink(dd - loss);
         }
     }

@@ -175,13 +175,27 @@ bool check_meta(Check* c, char* page) {
     if (!check_page_header(c, kMetaBlock, page)) return false;
     std::memcpy(&c->meta, page_meta(page), sizeof(MetaPage));
     const MetaPage& m = c->meta;
-    const std::size_t meta_end = reinterpret_cast<char*>(page_meta(page) + 1) - page;
+    // Version 2 metapages end before the float16 fields.
+    const std::size_t meta_end = (m.version == kVersion ? offsetof(MetaPage, float16_storage) : sizeof(MetaPage)) +
+                                 (reinterpret_cast<char*>(page_meta(page)) - page);
     if (reinterpret_cast<PageHeader>(page)->pd_lower < meta_end)
         report(c, true, kKindMeta, kMetaBlock, kNoNode, "pd_lower %u does not cover the metapage (%zu bytes)",
                reinterpret_cast<PageHeader>(page)->pd_lower, meta_end);
-    if (m.magic != kMagic || m.version != kVersion) {
-        report(c, true, kKindMeta, kMetaBlock, kNoNode, "magic 0x%08x version %u (expected 0x%08x version %u)",
-               m.magic, m.version, kMagic, kVersion);
+    if (m.magic != kMagic || (m.version != kVersion && m.version != kVersionFloat16)) {
+        report(c, true, kKindMeta, kMetaBlock, kNoNode, "magic 0x%08x version %u (expected 0x%08x version %u or %u)",
+               m.magic, m.version, kMagic, kVersion, kVersionFloat16);
+        return false;
+    }
+    if (m.version == kVersion) {
+        c->meta.float16_storage = 0;
+        c->meta.round_err_max = 0;
+        c->meta.copy_norm_max = 0;
+    } else if (m.float16_storage != 1 || m.elem_type != static_cast<std::uint8_t>(core::ElemType::F16) ||
+               !(m.round_err_max >= 0 && m.round_err_max < HUGE_VAL) ||
+               !(m.copy_norm_max >= 0 && m.copy_norm_max < HUGE_VAL)) {
+        report(c, true, kKindMeta, kMetaBlock, kNoNode,
+               "float16 storage fields out of range: flag %u, element type %u, rounding error %g, copy norm %g",
+               m.float16_storage, m.elem_type, m.round_err_max, m.copy_norm_max);
         return false;
     }
     if (m.dim > VECDB_MAX_DIM || m.metric > 3 || m.elem_type > 1 || m.m < 2 || m.m > 100 || m.ef_construction < 1) {
@@ -193,6 +207,8 @@ bool check_meta(Check* c, char* page) {
     core::ElemType type;
     opclass_metric(c->index, &metric, &type);
     // storage = float16: a float32 opclass over float16 pages.
+    if (m.float16_storage != 0 && type == core::ElemType::F16)
+        report(c, true, kKindMeta, kMetaBlock, kNoNode, "float16 storage flag set on a halfvec index");
     if (m.float16_storage != 0 && type == core::ElemType::F32) type = core::ElemType::F16;
     if (static_cast<std::uint8_t>(metric) != m.metric || static_cast<std::uint8_t>(type) != m.elem_type)
         report(c, true, kKindMeta, kMetaBlock, kNoNode, "metric %u / element type %u differ from the opclass's %u / %u",

@@ -69,7 +69,7 @@ void init_meta_page(Page page, const Geometry& g) {
     MetaPage* meta = page_meta(page);
     std::memset(meta, 0, sizeof(MetaPage));
     meta->magic = kMagic;
-    meta->version = kVersion;
+    meta->version = g.float16_storage ? kVersionFloat16 : kVersion;
     meta->dim = g.dim;
     meta->metric = static_cast<std::uint8_t>(g.metric);
     meta->elem_type = static_cast<std::uint8_t>(g.type);
@@ -112,12 +112,17 @@ void read_meta(Relation index, MetaPage* out) {
     if (page_opaque(page)->kind != kPageMeta || meta->magic != kMagic)
         ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
                         errmsg("index \"%s\" is not a vecdb hnsw index", RelationGetRelationName(index))));
-    if (meta->version != kVersion)
+    if (meta->version != kVersion && meta->version != kVersionFloat16)
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                         errmsg("hnsw index \"%s\" has page format version %u, expected %u",
                                RelationGetRelationName(index), meta->version, kVersion),
                         errhint("REINDEX the index.")));
     std::memcpy(out, meta, sizeof(MetaPage));
+    if (out->version == kVersion) {  // ends before the float16 fields
+        out->float16_storage = 0;
+        out->round_err_max = 0;
+        out->copy_norm_max = 0;
+    }
     UnlockReleaseBuffer(buf);
 }
 
@@ -145,9 +150,14 @@ static void check_dims(const Vector* v, const Geometry& g) {
 
 std::uint32_t query_bytes(const Geometry& g) { return g.float16_storage ? g.dim * 4u : g.vec_bytes; }
 
-bool prepare_query(Datum value, const Geometry& g, void* dst) {
-    if (!g.float16_storage) return prepare_vector(value, g, dst);
+bool prepare_query(Datum value, const Geometry& g, void* dst, double* sumsq) {
     const Vector* v = DatumGetVector(value);
+    if (sumsq != nullptr && g.float16_storage) {  // a float32 query
+        double ss = 0;
+        for (std::uint32_t i = 0; i < static_cast<std::uint32_t>(v->dim); ++i) ss += static_cast<double>(v->x[i]) * v->x[i];
+        *sumsq = ss;
+    }
+    if (!g.float16_storage) return prepare_vector(value, g, dst);
     check_dims(v, g);
     std::memcpy(dst, v->x, g.dim * sizeof(float));
     if (g.metric == core::Metric::Cosine) return core::normalize(core::ElemType::F32, dst, g.dim);
@@ -161,6 +171,15 @@ static bool prepare_float16_copy(const Vector* v, const Geometry& g, std::uint16
     const float* x = v->x;
     float* unit = nullptr;
     if (g.metric == core::Metric::Cosine) {
+        double ss = 0;
+        for (std::uint32_t i = 0; i < g.dim; ++i) ss += static_cast<double>(x[i]) * x[i];
+        if (ss != 0 && (ss < kCosineSumsqMin || ss > kCosineSumsqMax))
+            ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                            errmsg("vector norm %g is out of range for a cosine hnsw index with storage = float16",
+                                   std::sqrt(ss)),
+                            errdetail("PostgreSQL's float32 cosine distance is exact to its bound only for norms "
+                                      "between about 1e-15 and 1e18."),
+                            errhint("Build the index with storage = float32.")));
         unit = static_cast<float*>(palloc(g.dim * sizeof(float)));
         std::memcpy(unit, v->x, g.dim * sizeof(float));
         if (!core::normalize(core::ElemType::F32, unit, g.dim)) {

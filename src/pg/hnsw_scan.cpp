@@ -60,6 +60,7 @@ struct ScanOpaque {
     bool resumed;
     ScanStats stats;
     DistanceReport report;  // how distances are reported (set by the first gettuple)
+    double query_sumsq;     // of the query as given (float16 storage)
     // Unordered walk.
     BlockNumber walk_blk;
     std::uint32_t walk_slot;
@@ -295,7 +296,7 @@ bool next_with_pending(IndexScanDesc scan, ScanOpaque* so, bool ordered) {
             // were indexed, raising round_err_max, before its snapshot.
             MetaPage meta;
             read_meta(scan->indexRelation, &meta);
-            distance_report_for(so->g, meta, so->query, &so->report);
+            distance_report_for(so->g, meta, so->query, so->query_sumsq, &so->report);
         }
         MemoryContext old = MemoryContextSwitchTo(so->pending_cxt);
         pending_scan_load(scan->indexRelation, so->g, ordered ? so->query : nullptr, &so->pending);
@@ -367,7 +368,8 @@ void vecdb_hnsw_rescan(IndexScanDesc scan, ScanKey /*keys*/, int /*nkeys*/, Scan
         so->kind = QueryKind::None;
         return;
     }
-    const bool ok = prepare_query(orderbys[0].sk_argument, so->g, so->query);
+    so->query_sumsq = 0;
+    const bool ok = prepare_query(orderbys[0].sk_argument, so->g, so->query, &so->query_sumsq);
     so->kind = ok ? QueryKind::Vector : QueryKind::Unordered;
 }
 

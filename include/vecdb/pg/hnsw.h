@@ -48,6 +48,9 @@ using core::kNoNode;
 
 constexpr std::uint32_t kMagic = 0x56444248;  // "VDBH"
 constexpr std::uint32_t kVersion = 2;  // 2: packed layout; pending list (fields at the end of MetaPage)
+// storage = float16 indexes say 3, so that builds without it refuse them;
+// version 2 metapages end before float16_storage (read as zeros).
+constexpr std::uint32_t kVersionFloat16 = 3;
 constexpr BlockNumber kMetaBlock = 0;
 
 // Page kinds, in the special space of every page.
@@ -122,7 +125,7 @@ struct MetaPage {
     // cosine: of the normalised row) and the largest 2-norm of a copy. Inserts
     // raise them (WAL-logged) before their row can be seen; nothing lowers them.
     std::uint32_t float16_storage;
-    std::uint32_t unused;
+    std::uint32_t unused;  // zero
     double round_err_max;
     double copy_norm_max;
 };
@@ -285,12 +288,12 @@ bool prepare_vector(Datum value, const Geometry& g, void* dst, double* round_err
                     double* copy_norm = nullptr);
 // The query of a scan: float32 (the column's type) even for float16 storage.
 std::uint32_t query_bytes(const Geometry& g);
-bool prepare_query(Datum value, const Geometry& g, void* dst);
+bool prepare_query(Datum value, const Geometry& g, void* dst, double* sumsq = nullptr);
 
 // What an ordered scan reports as a row's ORDER BY value, from the graph's
 // internal distance d (L2: squared): the exact distance, or with float16
 // storage a lower bound of the distance PostgreSQL computes from the heap
-// row (xs_recheckorderby; hnsw_scan.cpp has the derivation). Nondecreasing
+// row (xs_recheckorderby; hnsw_bound.cpp has the derivation). Nondecreasing
 // in d, so a stream in d order is in order of the reported values.
 struct DistanceReport {
     core::Metric metric = core::Metric::L2;
@@ -299,8 +302,20 @@ struct DistanceReport {
     double err = 0;         // round_err_max
     double norm = 0;        // copy_norm_max
     double query_norm = 0;  // inner product: the query's 2-norm (an upper bound)
+    // No useful bound exists for this query (its float32 sums could
+    // overflow in PostgreSQL's own distance): every row reports the lowest
+    // value the exact distance can take, and the executor sorts them all.
+    bool unbounded = false;
 };
-void distance_report_for(const Geometry& g, const MetaPage& meta, const void* query, DistanceReport* out);
+// Cosine under storage = float16: rows and queries whose sum of squares
+// lies outside [kCosineSumsqMin, kCosineSumsqMax] would leave float32's
+// normal range inside PostgreSQL's cosine (its accuracy bound then fails).
+constexpr double kCosineSumsqMin = 0x1p-100;
+constexpr double kCosineSumsqMax = 0x1p+120;
+// query_sumsq: the sum of squares of the query as given (before any
+// normalisation).
+void distance_report_for(const Geometry& g, const MetaPage& meta, const void* query, double query_sumsq,
+                         DistanceReport* out);
 double report_distance(const DistanceReport& r, float d);
 
 // Options (reloptions) and settings.
