@@ -33,7 +33,7 @@ def hnsw_float16_entry(values):
     float16); docs/hnsw.md "float16 storage"), built after the others and
     swept only."""
     e = hnsw_entry(values, storage="float16")
-    e.update(name="hnsw-float16", label_suffix="storage=float16", sweep_only=True)
+    e.update(name="hnsw-float16", sweep_only=True)  # the label shows storage=float16 (with options)
     return e
 
 
