@@ -55,10 +55,13 @@ constexpr double kToastChunkNs = 500.0;
 
 // Geometry from the column's declared dimension (none declared: priced as
 // short vectors; the metapage is not read at planning time).
-void cost_geometry(Relation index, Geometry* g) {
+// pages: the geometry of the index pages (storage = float16 on a float32
+// column: float16 slots), else of the column's values.
+void cost_geometry(Relation index, Geometry* g, bool pages) {
     core::Metric metric;
     core::ElemType type;
     opclass_metric(index, &metric, &type);
+    if (pages && type == core::ElemType::F32 && option_storage(index) == kStorageFloat16) type = core::ElemType::F16;
     const int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
     const std::uint32_t dim = typmod > 0 ? static_cast<std::uint32_t>(typmod) : 1;
     compute_geometry(*g, dim, metric, type, option_m(index), option_ef_construction(index));
@@ -94,9 +97,10 @@ void vecdb_hnsw_costestimate(PlannerInfo* root, IndexPath* path, double loop_cou
 
     IndexOptInfo* info = path->indexinfo;
     Relation index = index_open(info->indexoid, NoLock);
-    Geometry g;
-    cost_geometry(index, &g);
-    const double row_ns = seq_row_ns(index, g);
+    Geometry g, column;
+    cost_geometry(index, &g, true);
+    cost_geometry(index, &column, false);
+    const double row_ns = seq_row_ns(index, column);
     index_close(index, NoLock);
 
     const double n = std::max(info->tuples, 1.0);
