@@ -51,6 +51,8 @@ constexpr double kTiny = 0x1p-148;  // float underflow allowance per term
 constexpr double kDoubleSlack = 1e-12;
 
 double shrink(double v) { return v - std::fabs(v) * kDoubleSlack; }
+// g of the header: the relative error of a float32 sum of n terms.
+double gamma_of(std::uint32_t n) { return (n + 3.0) * kU; }
 
 }  // namespace
 
@@ -67,8 +69,7 @@ void distance_report_for(const Geometry& g, const MetaPage& meta, const void* qu
         out->query_norm = std::sqrt(query_sumsq) * (1 + kDoubleSlack);
         // Below this, |q.x| <= |q| (N + e) keeps every float32 partial sum of
         // both dot products finite (Cauchy-Schwarz), in the index and in SQL.
-        const double g_ = (g.dim + 3) * kU;
-        if (!(out->query_norm * (out->norm + out->err) * (1 + g_) < FLT_MAX / 2)) out->unbounded = true;
+        if (!(out->query_norm * (out->norm + out->err) * (1 + gamma_of(g.dim)) < FLT_MAX / 2)) out->unbounded = true;
     }
     // Rows are refused outside the range (prepare_vector); a query outside
     // it can make PostgreSQL's cosine overflow or underflow.
@@ -85,7 +86,7 @@ double report_distance(const DistanceReport& r, float d) {
     if (r.unbounded)  // the least each metric's SQL distance can be
         return r.metric == core::Metric::Cosine ? 0.0 : -std::numeric_limits<double>::infinity();
     const double n = r.dim;
-    const double g = (n + 3) * kU;
+    const double g = gamma_of(r.dim);
     const double tiny = n * kTiny;
     const double dd = d;
     switch (r.metric) {

@@ -78,6 +78,11 @@ struct BuildState {
 
 std::size_t mem_limit(const BuildState* st) { return st->budget / 4; }
 
+void set_geometry(BuildState* st, std::uint32_t dim) {
+    compute_geometry(st->g, dim, st->metric, st->type, st->m, st->ef_construction);
+    st->g.float16_storage = st->float16_storage;
+}
+
 void store_vector(BuildState* st, const void* v, ItemPointer tid) {
     const std::size_t vb = st->g.vec_bytes;
     if (st->n == st->tids_cap) {
@@ -128,8 +133,7 @@ void build_callback(Relation index, ItemPointer tid, Datum* values, bool* isnull
     MemoryContext old = MemoryContextSwitchTo(st->tuple_ctx);
     if (!st->have_geometry) {
         const std::uint32_t dim = datum_dim(values[0], st->type);
-        compute_geometry(st->g, dim, st->metric, st->type, st->m, st->ef_construction);
-        st->g.float16_storage = st->float16_storage;
+        set_geometry(st, dim);
         st->have_geometry = true;
         st->vec = static_cast<char*>(MemoryContextAlloc(st->ctx, st->g.vec_bytes));
     }
@@ -504,13 +508,11 @@ static void init_build_state(BuildState* st, Relation heap, Relation index) {
     // A declared dimension (vector(n)) fixes the geometry up front.
     const int typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
     if (typmod > 0) {
-        compute_geometry(st->g, static_cast<std::uint32_t>(typmod), st->metric, st->type, st->m, st->ef_construction);
-        st->g.float16_storage = st->float16_storage;
+        set_geometry(st, static_cast<std::uint32_t>(typmod));
         st->have_geometry = true;
         st->vec = static_cast<char*>(palloc(st->g.vec_bytes));
     } else {
-        compute_geometry(st->g, 0, st->metric, st->type, st->m, st->ef_construction);
-        st->g.float16_storage = st->float16_storage;
+        set_geometry(st, 0);
     }
 }
 

@@ -186,13 +186,12 @@ bool check_meta(Check* c, char* page) {
                m.magic, m.version, kMagic, kVersion, kVersionFloat16);
         return false;
     }
-    if (m.version == kVersion) {
-        c->meta.float16_storage = 0;
-        c->meta.round_err_max = 0;
-        c->meta.copy_norm_max = 0;
-    } else if (m.float16_storage != 1 || m.elem_type != static_cast<std::uint8_t>(core::ElemType::F16) ||
-               !(m.round_err_max >= 0 && m.round_err_max < HUGE_VAL) ||
-               !(m.copy_norm_max >= 0 && m.copy_norm_max < HUGE_VAL)) {
+    clear_fields_beyond_version(&c->meta);
+    const bool float16_fields_ok = m.float16_storage == 1 &&
+                                   m.elem_type == static_cast<std::uint8_t>(core::ElemType::F16) &&
+                                   m.round_err_max >= 0 && m.round_err_max < HUGE_VAL &&
+                                   m.copy_norm_max >= 0 && m.copy_norm_max < HUGE_VAL;
+    if (m.version == kVersionFloat16 && !float16_fields_ok) {
         report(c, true, kKindMeta, kMetaBlock, kNoNode,
                "float16 storage fields out of range: flag %u, element type %u, rounding error %g, copy norm %g",
                m.float16_storage, m.elem_type, m.round_err_max, m.copy_norm_max);
@@ -740,7 +739,7 @@ void check_heap_row(Check* c, ItemPointer tid, Datum value) {
     }
     double err = 0, norm = 0;
     if (!prepare_vector(value, g, c->vec, &err, &norm)) return;  // zero vector, cosine: not indexed
-    if (g.float16_storage && (err > c->meta.round_err_max || norm > c->meta.copy_norm_max)) {
+    if (g.float16_storage && exceeds_float16_bounds(c->meta, err, norm)) {
         // On a standby, replay may have raised the bounds since the metapage
         // was copied (rows arrive after it): look again before reporting.
         MetaPage now;
@@ -748,7 +747,7 @@ void check_heap_row(Check* c, ItemPointer tid, Datum value) {
         c->meta.round_err_max = std::max(c->meta.round_err_max, now.round_err_max);
         c->meta.copy_norm_max = std::max(c->meta.copy_norm_max, now.copy_norm_max);
     }
-    if (g.float16_storage && (err > c->meta.round_err_max || norm > c->meta.copy_norm_max))
+    if (g.float16_storage && exceeds_float16_bounds(c->meta, err, norm))
         report(c, true, kKindHeapMismatch, InvalidBlockNumber, kNoNode,
                "heap row (%u,%u): float16 rounding error %g / copy norm %g above the metapage's %g / %g (scans "
                "would report distances that are not lower bounds)",

@@ -841,8 +841,7 @@ void set_dimension(Relation index, std::uint32_t dim) {
 void raise_float16_bounds(Relation index, double err, double norm) {
     Buffer buf = ReadBuffer(index, kMetaBlock);
     LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-    const MetaPage* cur = page_meta(BufferGetPage(buf));
-    if (err > cur->round_err_max || norm > cur->copy_norm_max) {
+    if (exceeds_float16_bounds(*page_meta(BufferGetPage(buf)), err, norm)) {
         GenericXLogState* x = GenericXLogStart(index);
         MetaPage* m = page_meta(GenericXLogRegisterBuffer(x, buf, 0));
         m->round_err_max = std::max(m->round_err_max, err);
@@ -977,7 +976,7 @@ bool vecdb_hnsw_insert(Relation index, Datum* values, bool* isnull, ItemPointer 
     char* vec = static_cast<char*>(palloc(g.vec_bytes));
     double err = 0, norm = 0;
     if (prepare_vector(values[0], g, vec, &err, &norm)) {  // else: zero vector under cosine
-        if (g.float16_storage && (err > meta.round_err_max || norm > meta.copy_norm_max))
+        if (g.float16_storage && exceeds_float16_bounds(meta, err, norm))
             raise_float16_bounds(index, err, norm);
         if (pending_usable(index, g))
             pending_insert(index, g, vec, heap_tid);

@@ -118,11 +118,7 @@ void read_meta(Relation index, MetaPage* out) {
                                RelationGetRelationName(index), meta->version, kVersion),
                         errhint("REINDEX the index.")));
     std::memcpy(out, meta, sizeof(MetaPage));
-    if (out->version == kVersion) {  // ends before the float16 fields
-        out->float16_storage = 0;
-        out->round_err_max = 0;
-        out->copy_norm_max = 0;
-    }
+    clear_fields_beyond_version(out);
     UnlockReleaseBuffer(buf);
 }
 

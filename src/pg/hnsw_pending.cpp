@@ -246,7 +246,6 @@ std::size_t tid_hash(std::uint64_t key) { return static_cast<std::size_t>((key *
 // Nearest (then earliest) at the top of the heap.
 bool hit_after(const PendingHit& a, const PendingHit& b) { return a.dist > b.dist || (a.dist == b.dist && a.seq > b.seq); }
 
-
 }  // namespace
 
 void pending_scan_load(Relation index, const Geometry& g, const char* query, PendingScan** out) {
@@ -263,9 +262,7 @@ void pending_scan_load(Relation index, const Geometry& g, const char* query, Pen
     LockBuffer(next, BUFFER_LOCK_SHARE);
     UnlockReleaseBuffer(buf);
     buf = next;
-    // A scan's query is float32 even where entries are float16 copies.
-    const core::DistFn dist = g.float16_storage ? core::resolve_mixed_distance(g.metric)
-                                                : core::resolve_distance(g.metric, g.type);
+    const core::DistFn dist = query_distance(g, true);  // only scans pass a query
     std::size_t cap = std::max<std::uint64_t>(count, 16);
     PendingHit* hits = static_cast<PendingHit*>(MemoryContextAllocHuge(CurrentMemoryContext, cap * sizeof(PendingHit)));
     std::size_t n = 0;

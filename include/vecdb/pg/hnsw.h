@@ -218,6 +218,25 @@ void init_meta_page(Page page, const Geometry& g);
 void init_element_page(Page page, bool continuation = false);
 void init_upper_page(Page page);
 void geometry_from_meta(const MetaPage* meta, Geometry& g);
+// A metapage copy of version 2 ends before the float16 fields: zero them.
+inline void clear_fields_beyond_version(MetaPage* m) {
+    if (m->version != kVersion) return;
+    m->float16_storage = 0;
+    m->round_err_max = 0;
+    m->copy_norm_max = 0;
+}
+// A row's rounding error or copy norm (prepare_vector) beyond the metapage's.
+inline bool exceeds_float16_bounds(const MetaPage& m, double round_err, double copy_norm) {
+    return round_err > m.round_err_max || copy_norm > m.copy_norm_max;
+}
+// The distance from a query to the index's vectors: a scan's query is
+// float32 (float32_query) even where the pages hold float16 copies; inserts
+// and vacuum search with a vector in the pages' own form.
+inline bool mixed_precision(const Geometry& g, bool float32_query) { return g.float16_storage && float32_query; }
+inline core::DistFn query_distance(const Geometry& g, bool float32_query) {
+    return mixed_precision(g, float32_query) ? core::resolve_mixed_distance(g.metric)
+                                             : core::resolve_distance(g.metric, g.type);
+}
 
 // Reads the metapage (share lock, released on return).
 void read_meta(Relation index, MetaPage* out);

@@ -57,14 +57,11 @@ NodeId id_capacity(Relation index, const Geometry& g, BlockNumber* nblocks = nul
 
 class PageGraph {
 public:
-    // A scan's query is float32 (float32_query) even where the pages hold
-    // float16 copies (g.float16_storage); inserts search with a copy.
+    // float32_query: a scan's query (see query_distance).
     PageGraph(Relation index, const Geometry& g, const void* query, Workspace* ws, ScanStats* stats,
               bool float32_query = false)
-        : index_(index), g_(g),
-          dist_(g.float16_storage && float32_query ? core::resolve_mixed_distance(g.metric)
-                                                   : core::resolve_distance(g.metric, g.type)),
-          query_(query), query_esize_(g.float16_storage && float32_query ? 4u : (g.type == core::ElemType::F32 ? 4u : 2u)),
+        : index_(index), g_(g), dist_(query_distance(g, float32_query)), query_(query),
+          query_esize_(mixed_precision(g, float32_query) || g.type == core::ElemType::F32 ? 4u : 2u),
           ws_(ws), stats_(stats), capacity_(static_cast<NodeId>(ws->visited.capacity())),
           prefetch_bytes_(std::min<std::uint32_t>(g.vec_bytes, kPrefetchMax)) {}
 
