@@ -21,7 +21,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import psycopg  # noqa: E402
+
 from vecbench import cluster as clusterlib  # noqa: E402
+from vecbench import client as clientlib  # noqa: E402
 from vecbench import envinfo, report, runner  # noqa: E402
 from vecbench.scenarios import SCENARIOS  # noqa: E402
 
@@ -70,6 +73,9 @@ def parse_args(argv):
                     help="timed passes per sweep point, keep the fastest (default: scenario's, 1)")
     ap.add_argument("--param-format", choices=("binary", "text"), default="binary",
                     help="how query vectors are sent (default binary)")
+    ap.add_argument("--client", choices=("libpq", "psycopg"), default="libpq",
+                    help="what times the queries: bench/client/pgquery.c on libpq (default; built with cc, "
+                         "psycopg when that fails) or psycopg's Python loop")
     ap.add_argument("--copy-format", choices=("binary", "text"), default="binary", help="COPY format (default binary)")
     o = ap.parse_args(argv)
     o.data_dir = os.path.abspath(o.data_dir) if o.data_dir else default_data_dir()
@@ -82,6 +88,7 @@ def parse_args(argv):
     for s in o.systems or ():
         if s not in SYSTEMS:
             ap.error("unknown system %r (known: %s)" % (s, ", ".join(SYSTEMS)))
+    o.client_exe = None  # built in main() when --client libpq
     o.settings = {}
     for kv in o.set:
         if "=" not in kv:
@@ -91,9 +98,12 @@ def parse_args(argv):
     return o
 
 
-def smoke_checks(doc, out_dir, scenario):
-    """The smoke scenario's assertions: files exist and the exact path is exact."""
+def smoke_checks(doc, out_dir, scenario, client):
+    """The smoke scenario's assertions: files exist, the exact path is exact
+    and the asked-for client timed the queries."""
     problems = []
+    if client == "libpq" and not doc["options"].get("client", "").startswith("libpq"):
+        problems.append("queries were not timed by bench/client/pgquery.c (see the log for why it was not built)")
     for f in ("result.json", "result.md"):
         if not os.path.getsize(os.path.join(out_dir, f)):
             problems.append("%s is empty" % f)
@@ -147,6 +157,10 @@ def main(argv=None):
         doc["cluster"] = {"state": cl.ensure(fresh=o.fresh), "datadir": cl.datadir, "port": cl.port,
                           "settings_file": cl.conf_text()}
         doc["server"] = envinfo.server_info(cl.conninfo())
+        if o.client == "libpq" and o.param_format == "binary":
+            o.client_exe = clientlib.build(o.pg_config, o.workdir, log)
+    doc["options"]["client"] = "libpq (bench/client/pgquery.c)" if o.client_exe else "psycopg %s (%s libpq wrapper)" % (
+        psycopg.__version__, psycopg.pq.__impl__)
     try:
         doc["results"] = runner.Runner(o, sc, cl, log).run()
     finally:
@@ -169,7 +183,7 @@ def main(argv=None):
     log("wrote %s (result.json, result.md, %d plot(s)) in %.0f s" % (out_dir, len(plots), doc["seconds"]))
 
     if o.scenario == "smoke":
-        problems = smoke_checks(doc, out_dir, sc)
+        problems = smoke_checks(doc, out_dir, sc, o.client)
         for p in problems:
             log("SMOKE CHECK FAILED: " + p)
         if problems:

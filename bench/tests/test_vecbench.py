@@ -112,9 +112,9 @@ class Encoding(unittest.TestCase):
 
 
 class SmokeChecks(unittest.TestCase):
-    def _doc(self, recall):
+    def _doc(self, recall, client="libpq (bench/client/pgquery.c)"):
         pt = {"param": "seq scan", "recall@1": recall, "recall@10": recall, "recall@100": recall, "qps": 10.0}
-        return {"results": [{"dataset": {"name": "x"}, "runs": [
+        return {"options": {"client": client}, "results": [{"dataset": {"name": "x"}, "runs": [
             {"system": "vecdb-exact", "label": "exact", "points": [pt]}]}]}
 
     def test_checks(self):
@@ -126,10 +126,14 @@ class SmokeChecks(unittest.TestCase):
             for f in ("result.json", "result.md", "p.png"):
                 with open(os.path.join(d, f), "w") as fh:
                     fh.write("x")
-            self.assertEqual(run.smoke_checks(self._doc(1.0), d, sc), [])
-            self.assertEqual(len(run.smoke_checks(self._doc(0.9), d, sc)), 3)
+            self.assertEqual(run.smoke_checks(self._doc(1.0), d, sc, "libpq"), [])
+            self.assertEqual(len(run.smoke_checks(self._doc(0.9), d, sc, "libpq")), 3)
+            # The C client was asked for but the run fell back to psycopg.
+            fell_back = self._doc(1.0, "psycopg 3.1.7 (python libpq wrapper)")
+            self.assertEqual(len(run.smoke_checks(fell_back, d, sc, "libpq")), 1)
+            self.assertEqual(run.smoke_checks(fell_back, d, sc, "psycopg"), [])
             os.unlink(os.path.join(d, "p.png"))
-            self.assertIn("no PNG plot written", run.smoke_checks(self._doc(1.0), d, sc))
+            self.assertIn("no PNG plot written", run.smoke_checks(self._doc(1.0), d, sc, "libpq"))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The Postgres side: database setup, COPY, index builds, timed query runs,
 EXPLAIN buffers and vecdb's scan statistics."""
 import json
+import re
 import time
 
 import numpy as np
@@ -8,6 +9,8 @@ import psycopg
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 from psycopg.types.numeric import Int4
+
+from . import client
 
 OPERATORS = {"l2": "<->", "angular": "<=>", "ip": "<#>"}
 OPCLASSES = {"l2": "vector_l2_ops", "angular": "vector_cosine_ops", "ip": "vector_ip_ops"}
@@ -106,8 +109,9 @@ def insert_batches(conn, table, ids, cats, vecs, batch=100, param_format="binary
 class VecdbDB:
     """One benchmark database with the vecdb extension."""
 
-    def __init__(self, cluster, dbname, param_format="binary", log=print):
+    def __init__(self, cluster, dbname, param_format="binary", log=print, client_exe=None):
         self.cluster = cluster
+        self.client = client_exe  # bench/client/pgquery, or None: time queries with psycopg
         self.dbname = dbname
         self.param_format = param_format
         self.log = log
@@ -241,16 +245,25 @@ class VecdbDB:
         return "SELECT id FROM %s%s ORDER BY emb %s %%s%s LIMIT %d" % (
             table, (" WHERE " + where) if where else "", OPERATORS[metric], self.cast, limit)
 
-    def run_queries(self, conn, sql, params, extra=None):
-        """Each query once, one at a time, as a prepared statement. Returns
-        (list of id lists, per-query ns)."""
-        results, lat = [], np.empty(len(params), dtype=np.int64)
+    def run_queries(self, conn, sql, params, warmup=0, gucs=None):
+        """Each query once, one at a time, as a prepared statement, after
+        `warmup` untimed ones. Returns (list of id lists, per-query ns). With
+        the C client (self.client) the pass runs on a connection of its own
+        with the settings in gucs; otherwise on conn, whose settings the
+        caller made."""
+        if self.client and self.param_format == "binary":
+            limit = int(re.search(r"LIMIT (\d+)\s*$", sql).group(1))
+            return client.run(self.client, self.conninfo(), sql.replace("%s", "$1", 1),
+                              [p.data for p in params], self.vector_oid, limit, warmup, gucs)
         cur = conn.cursor()
+        for p in params[:warmup]:
+            cur.execute(sql, (p,), prepare=True)
+            cur.fetchall()
+        results, lat = [], np.empty(len(params), dtype=np.int64)
         clock = time.perf_counter_ns
         for i, p in enumerate(params):
-            args = (p,) if extra is None else (p,) + tuple(extra)
             t0 = clock()
-            cur.execute(sql, args, prepare=True)
+            cur.execute(sql, (p,), prepare=True)
             rows = cur.fetchall()
             lat[i] = clock() - t0
             results.append([r[0] for r in rows])

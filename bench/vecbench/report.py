@@ -46,6 +46,9 @@ def markdown(doc, plots):
                  " / ".join("%.2f" % x for x in env["load_average"]),
                  (srv.get("version") or "").split(" on ")[0],
                  (env["git"].get("commit") or "?")[:10], " (dirty)" if env["git"].get("dirty") else ""), ""]
+    if doc.get("options", {}).get("client"):
+        lines += ["Postgres queries timed by: %s (client-side, from sending a query to its last row)." %
+                  doc["options"]["client"], ""]
     if srv.get("settings"):
         lines += ["Server settings: " + ", ".join("%s=%s" % kv for kv in sorted(srv["settings"].items())), ""]
     for res in doc["results"]:

@@ -110,7 +110,7 @@ class Runner:
 
     def vecdb(self, ds, judge, res):
         db = pg.VecdbDB(self.cluster, "bench_" + re.sub(r"[^a-z0-9]+", "_", ds.name.lower())[:50],
-                        self.o.param_format, self.log)
+                        self.o.param_format, self.log, self.o.client_exe)
         info = res.setdefault("vecdb", {})
         # The churn section works on its own table: alone, it needs no `items`.
         needs_items = any(self.runs_section(x) for x in
@@ -233,11 +233,15 @@ class Runner:
         try:
             db.set_gucs(conn, gucs)
             point = {"param": label}
+            # Untimed queries before each timed pass: the scenario's count
+            # before the first (buffers, caches), 100 before the others, which
+            # only need to warm up a new connection (the C client opens one
+            # per pass).
+            passes = len(self.limits) * self.repeat
+            warm = [min(100, self.sc["warmup"])] * (passes - 1) + [self.sc["warmup"]]
             for li, lim in enumerate(self.limits):
                 sql = db.query_sql(table, ds.metric, lim, where)
-                if li == 0:
-                    db.run_queries(conn, sql, params[:self.sc["warmup"]])
-                res, lat = best_pass(lambda: db.run_queries(conn, sql, params), self.repeat)
+                res, lat = best_pass(lambda: db.run_queries(conn, sql, params, warm.pop(), gucs), self.repeat)
                 rec = judge.all(res, lim, queries)
                 stats = measure.latency_stats(lat)
                 rows = float(np.mean([len(r) for r in res])) if res else 0.0
