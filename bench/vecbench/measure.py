@@ -82,6 +82,16 @@ def latency_stats(ns):
     }
 
 
+def min_tail(passes):
+    """Tail latency with the host's noise filtered out: p50 and p99 of each
+    query's fastest time over several timed passes (a query slow in every
+    pass stays slow; a pause that hit one pass does not). {} for one pass."""
+    if len(passes) < 2:
+        return {}
+    a = np.min(np.asarray(passes, dtype=np.float64), axis=0) / 1e6
+    return {"p50_ms_min": float(np.percentile(a, 50)), "p99_ms_min": float(np.percentile(a, 99))}
+
+
 def best_qps_at(points, target, key="recall@10"):
     """Highest QPS among sweep points whose recall reaches `target`, with the
     point it came from (None when no point reaches it)."""

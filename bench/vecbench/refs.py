@@ -32,7 +32,7 @@ def _sweep(ds, judge, search_one, set_param, values, limits, warmup, repeat=1):
             search_one(q[i:i + 1], max(limits))
         point = {"param": val}
         for lim in limits:
-            best = None
+            best, passes = None, []
             for _ in range(max(1, repeat)):
                 res, lat = [], np.empty(ds.nq, dtype=np.int64)
                 for i in range(ds.nq):
@@ -40,6 +40,7 @@ def _sweep(ds, judge, search_one, set_param, values, limits, warmup, repeat=1):
                     ids = search_one(q[i:i + 1], lim)
                     lat[i] = time.perf_counter_ns() - t0
                     res.append([int(x) for x in ids if x >= 0])
+                passes.append(lat)
                 if best is None or lat.sum() < best[1].sum():
                     best = (res, lat)
             res, lat = best
@@ -48,6 +49,7 @@ def _sweep(ds, judge, search_one, set_param, values, limits, warmup, repeat=1):
             if lim == limits[0]:
                 point.update(rec)
                 point.update(stats)
+                point.update(measure.min_tail(passes))
             else:
                 point["recall@%d" % lim] = rec.get("recall@%d" % lim)
                 point["qps@%d" % lim] = stats["qps"]

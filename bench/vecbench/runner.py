@@ -241,13 +241,14 @@ class Runner:
             warm = [min(100, self.sc["warmup"])] * (passes - 1) + [self.sc["warmup"]]
             for li, lim in enumerate(self.limits):
                 sql = db.query_sql(table, ds.metric, lim, where)
-                res, lat = best_pass(lambda: db.run_queries(conn, sql, params, warm.pop(), gucs), self.repeat)
+                res, lat, passes = best_pass(lambda: db.run_queries(conn, sql, params, warm.pop(), gucs), self.repeat)
                 rec = judge.all(res, lim, queries)
                 stats = measure.latency_stats(lat)
                 rows = float(np.mean([len(r) for r in res])) if res else 0.0
                 if li == 0:
                     point.update(rec)
                     point.update(stats)
+                    point.update(measure.min_tail(passes))
                     point["rows_returned"] = rows
                     point["short_results"] = int(sum(1 for r in res if len(r) < lim))
                 else:
@@ -485,13 +486,15 @@ class Runner:
 
 def best_pass(fn, repeat):
     """Run a timed pass `repeat` times; keep the fastest (least disturbed by
-    other work on the machine). Results are identical across passes."""
-    best = None
+    other work on the machine). Results are identical across passes. Returns
+    (results, latencies of that pass, every pass's latencies)."""
+    best, passes = None, []
     for _ in range(repeat):
         res, lat = fn()
+        passes.append(lat)
         if best is None or lat.sum() < best[1].sum():
             best = (res, lat)
-    return best
+    return best[0], best[1], passes
 
 
 def summary(points):
