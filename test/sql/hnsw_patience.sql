@@ -72,6 +72,24 @@ RESET hnsw.search_patience;
 SELECT scored = :iterative_patient AS iterative_unchanged FROM probe(1, 10);
 RESET hnsw.iterative_scan;
 
+-- storage = float16: the scan reports lower bounds and the executor asks a
+-- row or two past the LIMIT to confirm the exact order; those rows come from
+-- the patient search too, so patience still scores fewer nodes (it ran the
+-- search to its usual end before).
+DROP INDEX p_v_idx;
+CREATE INDEX p_v16 ON p USING hnsw (v) WITH (m = 8, storage = float16);
+CREATE TEMP TABLE plain16 AS SELECT qid, (probe(qid, 10)).* FROM pq;
+SET hnsw.search_patience = 20;
+CREATE TEMP TABLE patient16 AS SELECT qid, (probe(qid, 10)).* FROM pq;
+CREATE TEMP TABLE patient16_50 AS SELECT qid, (probe(qid, 50)).* FROM pq;
+RESET hnsw.search_patience;
+SELECT count(*) FILTER (WHERE a.n = 10 AND a.ordered) AS full_and_ordered,
+       count(*) FILTER (WHERE a.scored < b.scored) AS fewer_scored,
+       sum(a.scored) < 0.8 * sum(b.scored) AS saves_a_fifth,
+       sum(a.hits) >= 0.9 * sum(b.hits) AS keeps_recall
+FROM patient16 a JOIN plain16 b USING (qid);
+SELECT count(*) FILTER (WHERE n = 50 AND ordered) AS full_and_ordered_50 FROM patient16_50;
+
 -- Settings errors.
 SET hnsw.search_patience = -1;
 SET hnsw.search_patience = 100001;
