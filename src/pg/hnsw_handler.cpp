@@ -9,6 +9,7 @@
 
 #include "vecdb/pg/hnsw.h"
 #include "vecdb/pg/hnsw_pending.h"
+#include "vecdb/pg/scan_distance.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -112,6 +113,13 @@ void vecdb_hnsw_init(void) {
                              "Each read is checked against the buffer's tag before and after; off pins every page "
                              "(slower; for diagnosis).",
                              &pin_free_reads_setting, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("hnsw.reuse_scan_distance",
+                             "Lets the distance operator take an hnsw scan's distance for the row it just returned "
+                             "instead of reading that row's vector from TOAST again.",
+                             "Only for vectors stored out of line, matched by their TOAST pointer and the query; off "
+                             "always recomputes.",
+                             &vecdb::pg::reuse_scan_distance_setting, true, PGC_USERSET, 0, nullptr, nullptr,
+                             nullptr);
     DefineCustomEnumVariable("hnsw.iterative_scan",
                              "Resume hnsw scans when their results run out before the query is satisfied.",
                              "relaxed_order may return rows slightly out of distance order; strict_order never "

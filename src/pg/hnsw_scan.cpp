@@ -27,8 +27,11 @@
 #include "vecdb/pg/guard.h"
 #include "vecdb/pg/hnsw_graph.h"
 #include "vecdb/pg/hnsw_pending.h"
+#include "vecdb/pg/scan_distance.h"
 
 extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_am_d.h"
 #include "pgstat.h"
 #include "utils/snapmgr.h"
 }
@@ -75,7 +78,90 @@ struct ScanOpaque {
     MemoryContext pending_cxt;
     PendingScan* pending;
     bool pending_loaded;
+    // Recording returned rows' distances for the SQL distance function
+    // (vecdb/pg/scan_distance.h): the query as given (a copy), the heap
+    // column (-1: not looked up yet, 0: not recorded), and how many returned
+    // rows in a row had their vector inline (the table does not TOAST it).
+    struct varlena* query_value;
+    Size query_value_cap;
+    AttrNumber heap_attno;
+    int inline_rows;
 };
+
+// Below this many bytes a vector is rarely TOASTed (a row goes to TOAST past
+// about 2 KB): its scans do not look.
+constexpr std::uint32_t kToastableVectorBytes = 1024;
+// Rows returned in a row with their vector inline before a scan stops looking.
+constexpr int kInlineRowsBeforeGivingUp = 3;
+
+// The heap column whose TOAST pointers this scan records, or 0.
+AttrNumber recorded_column(IndexScanDesc scan, const ScanOpaque* so) {
+    Relation heap = scan->heapRelation;
+    // Heap tables only: the row is read straight from its page.
+    if (heap == nullptr || !reuse_scan_distance_setting || heap->rd_rel->relam != HEAP_TABLE_AM_OID) return 0;
+    // A halfvec column's cosine index holds rounded normalised copies: its
+    // distance is not the operator's to within rounding.
+    if (so->g.metric == core::Metric::Cosine && so->g.type == core::ElemType::F16 && !so->g.float16_storage) return 0;
+    const AttrNumber attno = scan->indexRelation->rd_index->indkey.values[0];
+    if (attno <= 0 || attno > RelationGetDescr(heap)->natts) return 0;  // an expression
+    if (TupleDescAttr(RelationGetDescr(heap), attno - 1)->attstorage == TYPSTORAGE_PLAIN) return 0;
+    const std::uint32_t column_bytes = so->g.dim * (so->g.type == core::ElemType::F32 || so->g.float16_storage ? 4u : 2u);
+    return column_bytes >= kToastableVectorBytes ? attno : 0;
+}
+
+// The TOAST pointer of column attno of the heap tuple at tid (following a
+// HOT redirect to the chain's first live member: a HOT update never changes
+// an indexed column, so the chain's values are equal bytes, and any pointer
+// found names them); false if that value is not stored out of line.
+bool external_value_at(Relation heap, ItemPointer tid, AttrNumber attno, varatt_external* out) {
+    const BlockNumber blk = ItemPointerGetBlockNumber(tid);
+    OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+    Buffer buf = ReadBuffer(heap, blk);
+    LockBuffer(buf, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buf);
+    bool found = false;
+    if (off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page)) {
+        ItemId lp = PageGetItemId(page, off);
+        if (ItemIdIsRedirected(lp)) {
+            off = ItemIdGetRedirect(lp);
+            lp = off >= FirstOffsetNumber && off <= PageGetMaxOffsetNumber(page) ? PageGetItemId(page, off) : nullptr;
+        }
+        if (lp != nullptr && ItemIdIsNormal(lp)) {
+            HeapTupleData tuple;
+            tuple.t_data = reinterpret_cast<HeapTupleHeader>(PageGetItem(page, lp));
+            tuple.t_len = ItemIdGetLength(lp);
+            tuple.t_tableOid = RelationGetRelid(heap);
+            ItemPointerSet(&tuple.t_self, blk, off);
+            bool isnull;
+            const Datum d = heap_getattr(&tuple, attno, RelationGetDescr(heap), &isnull);
+            const struct varlena* p = isnull ? nullptr : reinterpret_cast<const struct varlena*>(DatumGetPointer(d));
+            if (p != nullptr && VARATT_IS_EXTERNAL_ONDISK(p)) {
+                VARATT_EXTERNAL_GET_POINTER(*out, p);
+                found = true;
+            }
+        }
+    }
+    UnlockReleaseBuffer(buf);
+    return found;
+}
+
+// After returning a row with an exact distance: record it for the executor's
+// recomputation of the ORDER BY expression (vecdb/pg/scan_distance.h).
+void record_returned(IndexScanDesc scan, ScanOpaque* so, float dist, double reported) {
+    // Lower bounds are not the operator's value; +inf also stands for NaN
+    // (ordered_distance), which the operator returns as NaN.
+    if (so->report.lower_bound || so->query_value == nullptr || !std::isfinite(dist)) return;
+    if (so->heap_attno < 0) so->heap_attno = recorded_column(scan, so);
+    if (so->heap_attno == 0) return;
+    varatt_external value;
+    if (!external_value_at(scan->heapRelation, &scan->xs_heaptid, so->heap_attno, &value)) {
+        if (++so->inline_rows >= kInlineRowsBeforeGivingUp) so->heap_attno = 0;
+        return;
+    }
+    so->inline_rows = 0;
+    const bool halfvec = so->g.type == core::ElemType::F16 && !so->g.float16_storage;
+    remember_scan_distance(so, value, halfvec, so->g.metric, so->query_value, reported);
+}
 
 // Rows a patient search returns before it is run to its usual end.
 std::size_t patient_rows(const ScanOpaque* so) {
@@ -84,6 +170,7 @@ std::size_t patient_rows(const ScanOpaque* so) {
 
 void release_on_reset(void* arg) {
     ScanOpaque* so = static_cast<ScanOpaque*>(arg);
+    forget_scan_distance(so);
     release_workspace(so->ws);
     so->ws = nullptr;
 }
@@ -235,11 +322,13 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 if (live && !same && requeue(ws, so, core::Candidate{now, c.id})) continue;
                 ws->excluded.test_and_set(c.id);
                 if (!live || !same) continue;
+                const double reported = report_distance(so->report, c.dist);
                 if (scan->numberOfOrderBys > 0) {
-                    scan->xs_orderbyvals[0] = Float8GetDatum(report_distance(so->report, c.dist));
+                    scan->xs_orderbyvals[0] = Float8GetDatum(reported);
                     scan->xs_orderbynulls[0] = false;
                 }
                 scan->xs_recheckorderby = so->report.lower_bound;
+                record_returned(scan, so, c.dist, reported);
                 so->last_dist = std::max(so->last_dist, c.dist);
                 ++so->stats.returned;
                 return true;
@@ -317,10 +406,25 @@ bool next_with_pending(IndexScanDesc scan, ScanOpaque* so, bool ordered) {
                              !ordered, so->null_query);
 }
 
+// Keeps the query as given (detoasted), in the scan's memory: the distance
+// function compares its argument with it.
+void keep_query_value(ScanOpaque* so, Datum query) {
+    struct varlena* q = PG_DETOAST_DATUM(query);
+    const Size n = VARSIZE(q);
+    if (so->query_value_cap < n) {
+        if (so->query_value != nullptr) pfree(so->query_value);
+        so->query_value = static_cast<struct varlena*>(MemoryContextAlloc(GetMemoryChunkContext(so), n));
+        so->query_value_cap = n;
+    }
+    std::memcpy(so->query_value, q, n);
+    if (q != reinterpret_cast<struct varlena*>(DatumGetPointer(query))) pfree(q);
+}
+
 }  // namespace
 }  // namespace vecdb::pg::hnsw
 
 using namespace vecdb::pg::hnsw;
+using vecdb::pg::forget_scan_distance;
 using vecdb::pg::guarded;
 
 IndexScanDesc vecdb_hnsw_beginscan(Relation index, int nkeys, int norderbys) {
@@ -361,6 +465,9 @@ void vecdb_hnsw_rescan(IndexScanDesc scan, ScanKey /*keys*/, int /*nkeys*/, Scan
     so->pending = nullptr;
     so->pending_loaded = false;
     MemoryContextReset(so->pending_cxt);
+    forget_scan_distance(so);
+    so->heap_attno = -1;
+    so->inline_rows = 0;
     if (so->ws != nullptr) so->ws->result.clear();
     if (norderbys == 0 || orderbys == nullptr) {
         // No ORDER BY: the planner never asks (cost is prohibitive), but
@@ -381,10 +488,14 @@ void vecdb_hnsw_rescan(IndexScanDesc scan, ScanKey /*keys*/, int /*nkeys*/, Scan
     so->query_sumsq = 0;
     const bool ok = prepare_query(orderbys[0].sk_argument, so->g, so->query, &so->query_sumsq);
     so->kind = ok ? QueryKind::Vector : QueryKind::Unordered;
+    if (ok) keep_query_value(so, orderbys[0].sk_argument);
 }
 
 bool vecdb_hnsw_gettuple(IndexScanDesc scan, ScanDirection /*dir*/) {
     ScanOpaque* so = static_cast<ScanOpaque*>(scan->opaque);
+    // A record is only for the row just returned: the executor projects that
+    // row before asking for the next (or skips it if it is invisible).
+    forget_scan_distance(so);
     if (!IsMVCCSnapshot(scan->xs_snapshot))
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("hnsw index scans need an MVCC snapshot")));
     bool found = false;
@@ -408,6 +519,7 @@ bool vecdb_hnsw_gettuple(IndexScanDesc scan, ScanDirection /*dir*/) {
 
 void vecdb_hnsw_endscan(IndexScanDesc scan) {
     ScanOpaque* so = static_cast<ScanOpaque*>(scan->opaque);
+    forget_scan_distance(so);
     last_scan_stats = so->stats;
     release_workspace(so->ws);
     so->ws = nullptr;
