@@ -9,7 +9,6 @@
 using vecdb::core::half_bits;
 using vecdb::core::hnsw::Metric;
 using vecdb::pg::check_same_dims;
-using vecdb::pg::reuse_scan_distance;
 
 namespace {
 
@@ -33,33 +32,25 @@ Kernel dot() { return vecdb::core::kernels().dot_f16; }
 Kernel l1() { return vecdb::core::kernels().l1_f16; }
 Kernel cosine() { return vecdb::core::kernels().cosine_f16; }
 
-// The operators an hnsw scan orders by first look for the distance the scan
-// just reported for this row (vecdb/pg/scan_distance.h).
-#define REUSE_SCAN_DISTANCE(metric)                                                     \
-    do {                                                                                \
-        double reused;                                                                  \
-        if (reuse_scan_distance(fcinfo, true, metric, &reused)) PG_RETURN_FLOAT8(reused); \
-    } while (0)
-
 }  // namespace
 
 VECDB_FUNCTION(vecdb_halfvec_l2_distance) {
-    REUSE_SCAN_DISTANCE(Metric::L2);
+    VECDB_REUSE_SCAN_DISTANCE(true, Metric::L2);
     PG_RETURN_FLOAT8(std::sqrt(run(l2sq(), get_pair(fcinfo))));
 }
 VECDB_FUNCTION(vecdb_halfvec_l2_squared_distance) { PG_RETURN_FLOAT8(run(l2sq(), get_pair(fcinfo))); }
 VECDB_FUNCTION(vecdb_halfvec_inner_product) { PG_RETURN_FLOAT8(run(dot(), get_pair(fcinfo))); }
 VECDB_FUNCTION(vecdb_halfvec_negative_inner_product) {
-    REUSE_SCAN_DISTANCE(Metric::InnerProduct);
+    VECDB_REUSE_SCAN_DISTANCE(true, Metric::InnerProduct);
     PG_RETURN_FLOAT8(-run(dot(), get_pair(fcinfo)));
 }
 // NaN when either vector is zero.
 VECDB_FUNCTION(vecdb_halfvec_cosine_distance) {
-    REUSE_SCAN_DISTANCE(Metric::Cosine);
+    VECDB_REUSE_SCAN_DISTANCE(true, Metric::Cosine);
     PG_RETURN_FLOAT8(run(cosine(), get_pair(fcinfo)));
 }
 VECDB_FUNCTION(vecdb_halfvec_l1_distance) {
-    REUSE_SCAN_DISTANCE(Metric::L1);
+    VECDB_REUSE_SCAN_DISTANCE(true, Metric::L1);
     PG_RETURN_FLOAT8(run(l1(), get_pair(fcinfo)));
 }
 

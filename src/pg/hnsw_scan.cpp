@@ -79,9 +79,10 @@ struct ScanOpaque {
     PendingScan* pending;
     bool pending_loaded;
     // Recording returned rows' distances for the SQL distance function
-    // (vecdb/pg/scan_distance.h): the query as given (a copy), the heap
-    // column (-1: not looked up yet, 0: not recorded), and how many returned
-    // rows in a row had their vector inline (the table does not TOAST it).
+    // (vecdb/pg/scan_distance.h): the heap column (0: not recorded; set by
+    // rescan), the query as given (a copy, kept only when recording), and
+    // how many returned rows in a row had their vector inline (the table
+    // does not TOAST it).
     struct varlena* query_value;
     Size query_value_cap;
     AttrNumber heap_attno;
@@ -99,14 +100,17 @@ AttrNumber recorded_column(IndexScanDesc scan, const ScanOpaque* so) {
     Relation heap = scan->heapRelation;
     // Heap tables only: the row is read straight from its page.
     if (heap == nullptr || !reuse_scan_distance_setting || heap->rd_rel->relam != HEAP_TABLE_AM_OID) return 0;
+    // storage = float16 reports lower bounds, which are not the operator's
+    // value; so the pages hold the column's own form from here on, and
+    // vec_bytes is the column's size.
+    if (so->g.float16_storage) return 0;
     // A halfvec column's cosine index holds rounded normalised copies: its
     // distance is not the operator's to within rounding.
-    if (so->g.metric == core::Metric::Cosine && so->g.type == core::ElemType::F16 && !so->g.float16_storage) return 0;
+    if (so->g.metric == core::Metric::Cosine && so->g.type == core::ElemType::F16) return 0;
     const AttrNumber attno = scan->indexRelation->rd_index->indkey.values[0];
     if (attno <= 0 || attno > RelationGetDescr(heap)->natts) return 0;  // an expression
     if (TupleDescAttr(RelationGetDescr(heap), attno - 1)->attstorage == TYPSTORAGE_PLAIN) return 0;
-    const std::uint32_t column_bytes = so->g.dim * (so->g.type == core::ElemType::F32 || so->g.float16_storage ? 4u : 2u);
-    return column_bytes >= kToastableVectorBytes ? attno : 0;
+    return so->g.vec_bytes >= kToastableVectorBytes ? attno : 0;
 }
 
 // The TOAST pointer of column attno of the heap tuple at tid (following a
@@ -148,19 +152,15 @@ bool external_value_at(Relation heap, ItemPointer tid, AttrNumber attno, varatt_
 // After returning a row with an exact distance: record it for the executor's
 // recomputation of the ORDER BY expression (vecdb/pg/scan_distance.h).
 void record_returned(IndexScanDesc scan, ScanOpaque* so, float dist, double reported) {
-    // Lower bounds are not the operator's value; +inf also stands for NaN
-    // (ordered_distance), which the operator returns as NaN.
-    if (so->report.lower_bound || so->query_value == nullptr || !std::isfinite(dist)) return;
-    if (so->heap_attno < 0) so->heap_attno = recorded_column(scan, so);
-    if (so->heap_attno == 0) return;
+    // +inf also stands for NaN (ordered_distance), which the operator returns as NaN.
+    if (so->heap_attno == 0 || !std::isfinite(dist)) return;
     varatt_external value;
     if (!external_value_at(scan->heapRelation, &scan->xs_heaptid, so->heap_attno, &value)) {
         if (++so->inline_rows >= kInlineRowsBeforeGivingUp) so->heap_attno = 0;
         return;
     }
     so->inline_rows = 0;
-    const bool halfvec = so->g.type == core::ElemType::F16 && !so->g.float16_storage;
-    remember_scan_distance(so, value, halfvec, so->g.metric, so->query_value, reported);
+    remember_scan_distance(so, value, so->g.type == core::ElemType::F16, so->g.metric, so->query_value, reported);
 }
 
 // Rows a patient search returns before it is run to its usual end.
@@ -466,7 +466,7 @@ void vecdb_hnsw_rescan(IndexScanDesc scan, ScanKey /*keys*/, int /*nkeys*/, Scan
     so->pending_loaded = false;
     MemoryContextReset(so->pending_cxt);
     forget_scan_distance(so);
-    so->heap_attno = -1;
+    so->heap_attno = 0;
     so->inline_rows = 0;
     if (so->ws != nullptr) so->ws->result.clear();
     if (norderbys == 0 || orderbys == nullptr) {
@@ -488,7 +488,7 @@ void vecdb_hnsw_rescan(IndexScanDesc scan, ScanKey /*keys*/, int /*nkeys*/, Scan
     so->query_sumsq = 0;
     const bool ok = prepare_query(orderbys[0].sk_argument, so->g, so->query, &so->query_sumsq);
     so->kind = ok ? QueryKind::Vector : QueryKind::Unordered;
-    if (ok) keep_query_value(so, orderbys[0].sk_argument);
+    if (ok && (so->heap_attno = recorded_column(scan, so)) != 0) keep_query_value(so, orderbys[0].sk_argument);
 }
 
 bool vecdb_hnsw_gettuple(IndexScanDesc scan, ScanDirection /*dir*/) {

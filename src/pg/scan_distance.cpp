@@ -40,14 +40,18 @@ bool external_value(Datum d, varatt_external* out) {
     return true;
 }
 
+// Do two TOAST pointers name the same (immutable) value?
+bool same_value(const varatt_external& a, Oid toastrelid, Oid valueid) {
+    return a.va_toastrelid == toastrelid && a.va_valueid == valueid;
+}
+
 // d is an out-of-line query; nullptr where there is no call site to keep it at.
 const struct varlena* cached_query(FunctionCallInfo fcinfo, Datum d) {
     if (fcinfo->flinfo == nullptr) return nullptr;
     varatt_external e;
-    VARATT_EXTERNAL_GET_POINTER(e, DatumGetPointer(d));
+    external_value(d, &e);
     QueryCache* c = static_cast<QueryCache*>(fcinfo->flinfo->fn_extra);
-    if (c != nullptr && c->pointer.va_toastrelid == e.va_toastrelid && c->pointer.va_valueid == e.va_valueid)
-        return c->value;
+    if (c != nullptr && same_value(c->pointer, e.va_toastrelid, e.va_valueid)) return c->value;
     if (c == nullptr) {
         c = static_cast<QueryCache*>(MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(QueryCache)));
         fcinfo->flinfo->fn_extra = c;
@@ -75,7 +79,7 @@ bool is_query(FunctionCallInfo fcinfo, Datum d) {
 
 bool is_recorded_row(Datum d) {
     varatt_external v;
-    return external_value(d, &v) && v.va_toastrelid == recent.toastrelid && v.va_valueid == recent.valueid;
+    return external_value(d, &v) && same_value(v, recent.toastrelid, recent.valueid);
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 using vecdb::core::kernels;
 using vecdb::core::hnsw::Metric;
 using vecdb::pg::check_same_dims;
-using vecdb::pg::reuse_scan_distance;
 
 namespace {
 
@@ -30,8 +29,7 @@ Pair get_pair(FunctionCallInfo fcinfo) {
 // The operators an hnsw scan orders by first look for the distance the scan
 // just reported for this row (vecdb/pg/scan_distance.h): it saves a TOAST fetch.
 VECDB_FUNCTION(vecdb_vector_l2_distance) {
-    double reused;
-    if (reuse_scan_distance(fcinfo, false, Metric::L2, &reused)) PG_RETURN_FLOAT8(reused);
+    VECDB_REUSE_SCAN_DISTANCE(false, Metric::L2);
     const Pair p = get_pair(fcinfo);
     PG_RETURN_FLOAT8(std::sqrt(static_cast<double>(kernels().l2sq_f32(p.a->x, p.b->x, p.a->dim))));
 }
@@ -47,16 +45,14 @@ VECDB_FUNCTION(vecdb_vector_inner_product) {
 }
 
 VECDB_FUNCTION(vecdb_vector_negative_inner_product) {
-    double reused;
-    if (reuse_scan_distance(fcinfo, false, Metric::InnerProduct, &reused)) PG_RETURN_FLOAT8(reused);
+    VECDB_REUSE_SCAN_DISTANCE(false, Metric::InnerProduct);
     const Pair p = get_pair(fcinfo);
     PG_RETURN_FLOAT8(-static_cast<double>(kernels().dot_f32(p.a->x, p.b->x, p.a->dim)));
 }
 
 // NaN when either vector is zero: the angle is undefined there.
 VECDB_FUNCTION(vecdb_vector_cosine_distance) {
-    double reused;
-    if (reuse_scan_distance(fcinfo, false, Metric::Cosine, &reused)) PG_RETURN_FLOAT8(reused);
+    VECDB_REUSE_SCAN_DISTANCE(false, Metric::Cosine);
     const Pair p = get_pair(fcinfo);
     PG_RETURN_FLOAT8(static_cast<double>(kernels().cosine_f32(p.a->x, p.b->x, p.a->dim)));
 }
@@ -72,8 +68,7 @@ VECDB_FUNCTION(vecdb_vector_spherical_distance) {
 }
 
 VECDB_FUNCTION(vecdb_vector_l1_distance) {
-    double reused;
-    if (reuse_scan_distance(fcinfo, false, Metric::L1, &reused)) PG_RETURN_FLOAT8(reused);
+    VECDB_REUSE_SCAN_DISTANCE(false, Metric::L1);
     const Pair p = get_pair(fcinfo);
     PG_RETURN_FLOAT8(static_cast<double>(kernels().l1_f32(p.a->x, p.b->x, p.a->dim)));
 }

@@ -16,9 +16,10 @@
 // recorded distance only if the pointer names the same TOAST value (same
 // toast relation and value id: the same immutable bytes) and the query is
 // byte-for-byte the scan's, for the same operator. Anything else computes as
-// always. The record lives as long as the scan that made it (cleared at
-// rescan and end) and is only made where the scan reports exact distances
-// (not storage = float16, whose executor re-checks lower bounds).
+// always. The record lives from one amgettuple of its scan to the next (the
+// executor projects the returned row in between) and is only made where the
+// scan reports exact distances (not storage = float16, whose executor
+// re-checks lower bounds).
 //
 // The value returned is the index's exact distance, computed from an exact
 // copy of the row; it may differ from a fresh computation in the last bits
@@ -48,5 +49,14 @@ void forget_scan_distance(const void* owner);
 // The recorded distance, if this call (arguments 0 and 1 of a distance
 // function of `metric`'s operator on vector or halfvec) asks for it.
 bool reuse_scan_distance(FunctionCallInfo fcinfo, bool halfvec, vecdb::core::hnsw::Metric metric, double* out);
+
+// The first statement of the distance operators an hnsw scan orders by
+// (<->, <#>, <=>, <+> of vector and halfvec): return the recorded distance
+// when this call is about the scan's last row.
+#define VECDB_REUSE_SCAN_DISTANCE(halfvec, metric)                                                    \
+    do {                                                                                            \
+        double reused_;                                                                             \
+        if (vecdb::pg::reuse_scan_distance(fcinfo, halfvec, metric, &reused_)) PG_RETURN_FLOAT8(reused_); \
+    } while (0)
 
 }  // namespace vecdb::pg
