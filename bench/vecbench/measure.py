@@ -82,6 +82,20 @@ def latency_stats(ns):
     }
 
 
+def best_pass(fn, repeat):
+    """Run a timed pass fn() -> (results, per-query ns) `repeat` times; keep
+    the fastest (least disturbed by other work on the machine). Results are
+    identical across passes. Returns (results, latencies of that pass, every
+    pass's latencies)."""
+    best, passes = None, []
+    for _ in range(max(1, repeat)):
+        res, lat = fn()
+        passes.append(lat)
+        if best is None or lat.sum() < best[1].sum():
+            best = (res, lat)
+    return best[0], best[1], passes
+
+
 def min_tail(passes):
     """Tail latency with the host's noise filtered out: p50 and p99 of each
     query's fastest time over several timed passes (a query slow in every

@@ -1,7 +1,6 @@
 """The Postgres side: database setup, COPY, index builds, timed query runs,
 EXPLAIN buffers and vecdb's scan statistics."""
 import json
-import re
 import time
 
 import numpy as np
@@ -245,14 +244,14 @@ class VecdbDB:
         return "SELECT id FROM %s%s ORDER BY emb %s %%s%s LIMIT %d" % (
             table, (" WHERE " + where) if where else "", OPERATORS[metric], self.cast, limit)
 
-    def run_queries(self, conn, sql, params, warmup=0, gucs=None):
-        """Each query once, one at a time, as a prepared statement, after
-        `warmup` untimed ones. Returns (list of id lists, per-query ns). With
+    def run_queries(self, conn, sql, params, limit, warmup=0, gucs=None):
+        """Each query once, one at a time, as a prepared statement (`sql`,
+        whose LIMIT is `limit`), after `warmup` untimed ones. Returns (list of
+        id lists, per-query ns). With
         the C client (self.client) the pass runs on a connection of its own
         with the settings in gucs; otherwise on conn, whose settings the
         caller made."""
         if self.client and self.param_format == "binary":
-            limit = int(re.search(r"LIMIT (\d+)\s*$", sql).group(1))
             return client.run(self.client, self.conninfo(), sql.replace("%s", "$1", 1),
                               [p.data for p in params], self.vector_oid, limit, warmup, gucs)
         cur = conn.cursor()

@@ -32,18 +32,15 @@ def _sweep(ds, judge, search_one, set_param, values, limits, warmup, repeat=1):
             search_one(q[i:i + 1], max(limits))
         point = {"param": val}
         for lim in limits:
-            best, passes = None, []
-            for _ in range(max(1, repeat)):
+            def one_pass():
                 res, lat = [], np.empty(ds.nq, dtype=np.int64)
                 for i in range(ds.nq):
                     t0 = time.perf_counter_ns()
                     ids = search_one(q[i:i + 1], lim)
                     lat[i] = time.perf_counter_ns() - t0
                     res.append([int(x) for x in ids if x >= 0])
-                passes.append(lat)
-                if best is None or lat.sum() < best[1].sum():
-                    best = (res, lat)
-            res, lat = best
+                return res, lat
+            res, lat, passes = measure.best_pass(one_pass, repeat)
             rec = judge.all(res, lim)
             stats = measure.latency_stats(lat)
             if lim == limits[0]:

@@ -241,7 +241,8 @@ class Runner:
             warm = [min(100, self.sc["warmup"])] * (passes - 1) + [self.sc["warmup"]]
             for li, lim in enumerate(self.limits):
                 sql = db.query_sql(table, ds.metric, lim, where)
-                res, lat, passes = best_pass(lambda: db.run_queries(conn, sql, params, warm.pop(), gucs), self.repeat)
+                res, lat, passes = measure.best_pass(
+                    lambda: db.run_queries(conn, sql, params, lim, warm.pop(), gucs), self.repeat)
                 rec = judge.all(res, lim, queries)
                 stats = measure.latency_stats(lat)
                 rows = float(np.mean([len(r) for r in res])) if res else 0.0
@@ -482,19 +483,6 @@ class Runner:
             n_rounds, out["max_recall_loss"]))
         db.conn.execute("DROP TABLE %s" % table)
         return out
-
-
-def best_pass(fn, repeat):
-    """Run a timed pass `repeat` times; keep the fastest (least disturbed by
-    other work on the machine). Results are identical across passes. Returns
-    (results, latencies of that pass, every pass's latencies)."""
-    best, passes = None, []
-    for _ in range(repeat):
-        res, lat = fn()
-        passes.append(lat)
-        if best is None or lat.sum() < best[1].sum():
-            best = (res, lat)
-    return best[0], best[1], passes
 
 
 def summary(points):
