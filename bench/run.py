@@ -100,7 +100,8 @@ def parse_args(argv):
 
 def smoke_checks(doc, out_dir, scenario, client):
     """The smoke scenario's assertions: files exist, the exact path is exact
-    and the asked-for client timed the queries."""
+    and the asked-for client timed the queries, with the answering
+    process's CPU time."""
     problems = []
     if client == "libpq" and not doc["options"].get("client", "").startswith("libpq"):
         problems.append("queries were not timed by bench/client/pgquery.c (see the log for why it was not built)")
@@ -124,6 +125,9 @@ def smoke_checks(doc, out_dir, scenario, client):
             for p in r["points"]:
                 if not (p.get("qps") or 0) > 0:
                     problems.append("%s %s: no QPS measured" % (res["dataset"]["name"], r["label"]))
+                # The server runs on this host, so its backend's CPU is readable.
+                if not (p.get("cpu_us") or 0) > 0:
+                    problems.append("%s %s: no CPU time per query measured" % (res["dataset"]["name"], r["label"]))
     return problems
 
 

@@ -4,17 +4,22 @@
  * driver's per-query work (psycopg 3's pure-Python libpq wrapper on Debian
  * costs about 0.1 ms of client CPU per query; docs/benchmarks.md).
  *
- *   pgquery CONNINFO SQL PARAMS N PARAM_BYTES TYPE_OID K WARMUP OUT [SETTING=VALUE ...]
+ *   pgquery CONNINFO SQL PARAMS N PARAM_BYTES TYPE_OID K WARMUP PASSES OUT [SETTING=VALUE ...]
  *
  * SQL is one statement with a single parameter $1, sent in binary as type
  * TYPE_OID (vector's or halfvec's send format). PARAMS holds N such values of
  * PARAM_BYTES bytes each, back to back. The statement is prepared once; the
- * first WARMUP parameters are run untimed, then each of the N once, in order,
- * one at a time. OUT receives, per query: int64 nanoseconds (from sending the
- * query to having read its last row), int32 rows, then K int32 ids of the first
- * column (-1 where fewer rows came back). Settings are applied with
- * set_config() before the loop. Exit status 0 on success, 1 on any error
- * (message on stderr).
+ * first WARMUP parameters are run untimed, then PASSES timed passes, each
+ * running the N once, in order, one at a time, all on the one connection
+ * (a pooled application connection: a new backend first maps the shared
+ * buffers it touches, page fault by page fault, which is a cost per
+ * connection, not per query). OUT receives, per pass and query: int64
+ * nanoseconds (from sending the query to having read its last row), int32
+ * rows, then K int32 ids of the first column (-1 where fewer rows came back).
+ * Stdout gets one line per pass: "pass P wall_ns W backend_cpu_ns B
+ * client_cpu_ns C" (B is -1 where the server's /proc is not readable: another
+ * host). Settings are applied with set_config() before the loop. Exit status 0
+ * on success, 1 on any error (message on stderr).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +28,24 @@
 #include <time.h>
 
 #include <libpq-fe.h>
+
+/* CPU time the process has run, from /proc/PID/schedstat (ns); -1 if unreadable. */
+static int64_t process_cpu_ns(int pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
+    FILE* f = fopen(path, "r");
+    if (!f) return -1;
+    long long run = -1;
+    if (fscanf(f, "%lld", &run) != 1) run = -1;
+    fclose(f);
+    return run;
+}
+
+static int64_t own_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static int64_t now_ns(void) {
     struct timespec ts;
@@ -53,8 +76,8 @@ static int run_one(PGconn* conn, const char* param, int param_bytes, int k, int3
 }
 
 int main(int argc, char** argv) {
-    if (argc < 10) {
-        fprintf(stderr, "usage: pgquery CONNINFO SQL PARAMS N PARAM_BYTES TYPE_OID K WARMUP OUT [SETTING=VALUE ...]\n");
+    if (argc < 11) {
+        fprintf(stderr, "usage: pgquery CONNINFO SQL PARAMS N PARAM_BYTES TYPE_OID K WARMUP PASSES OUT [SETTING=VALUE ...]\n");
         return 2;
     }
     const char* conninfo = argv[1];
@@ -64,7 +87,8 @@ int main(int argc, char** argv) {
     const Oid type_oid = (Oid)strtoul(argv[6], NULL, 10);
     const int k = atoi(argv[7]);
     const long warmup = atol(argv[8]);
-    if (n < 0 || param_bytes <= 0 || k < 0 || warmup < 0) die(NULL, "bad arguments");
+    const long passes = atol(argv[9]);
+    if (n < 0 || param_bytes <= 0 || k < 0 || warmup < 0 || passes < 1) die(NULL, "bad arguments");
 
     FILE* pf = fopen(argv[3], "rb");
     if (!pf) die(NULL, "cannot open PARAMS");
@@ -74,7 +98,7 @@ int main(int argc, char** argv) {
 
     PGconn* conn = PQconnectdb(conninfo);
     if (PQstatus(conn) != CONNECTION_OK) die(conn, "connect");
-    for (int a = 10; a < argc; ++a) {
+    for (int a = 11; a < argc; ++a) {
         char* eq = strchr(argv[a], '=');
         if (!eq) die(conn, "setting without '='");
         *eq = '\0';
@@ -89,22 +113,29 @@ int main(int argc, char** argv) {
     PQclear(prep);
 
     const size_t rec_ints = 1 + (size_t)k;  /* rows, ids */
-    char* out = malloc((size_t)n * (8 + 4 * rec_ints) + 1);
+    char* out = malloc((size_t)passes * n * (8 + 4 * rec_ints) + 1);
     int32_t* ids = malloc(sizeof(int32_t) * (k + 1));
     if (!out || !ids) die(conn, "out of memory");
     for (long i = 0; i < warmup && n > 0; ++i) run_one(conn, params + (size_t)(i % n) * param_bytes, param_bytes, k, ids);
     char* p = out;
-    for (long i = 0; i < n; ++i) {
-        const int64_t t0 = now_ns();
-        const int32_t rows = run_one(conn, params + (size_t)i * param_bytes, param_bytes, k, ids);
-        const int64_t ns = now_ns() - t0;
-        memcpy(p, &ns, 8);
-        memcpy(p + 8, &rows, 4);
-        memcpy(p + 12, ids, 4 * (size_t)k);
-        p += 8 + 4 * rec_ints;
+    const int backend = PQbackendPID(conn);
+    for (long pass = 0; pass < passes; ++pass) {
+        const int64_t wall0 = now_ns(), backend0 = process_cpu_ns(backend), own0 = own_cpu_ns();
+        for (long i = 0; i < n; ++i) {
+            const int64_t t0 = now_ns();
+            const int32_t rows = run_one(conn, params + (size_t)i * param_bytes, param_bytes, k, ids);
+            const int64_t ns = now_ns() - t0;
+            memcpy(p, &ns, 8);
+            memcpy(p + 8, &rows, 4);
+            memcpy(p + 12, ids, 4 * (size_t)k);
+            p += 8 + 4 * rec_ints;
+        }
+        const int64_t backend1 = process_cpu_ns(backend);
+        printf("pass %ld wall_ns %lld backend_cpu_ns %lld client_cpu_ns %lld\n", pass + 1, (long long)(now_ns() - wall0),
+               (long long)(backend0 < 0 || backend1 < 0 ? -1 : backend1 - backend0), (long long)(own_cpu_ns() - own0));
     }
     PQfinish(conn);
-    FILE* of = fopen(argv[9], "wb");
+    FILE* of = fopen(argv[10], "wb");
     if (!of || fwrite(out, 1, (size_t)(p - out), of) != (size_t)(p - out) || fclose(of) != 0) die(NULL, "cannot write OUT");
     free(out);
     free(ids);

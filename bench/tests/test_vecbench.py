@@ -10,7 +10,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from vecbench import data, measure, pg, refs, report, runner  # noqa: E402
+from vecbench import client, data, measure, pg, refs, report, runner  # noqa: E402
 
 
 def brute(base, q, metric, k, mask=None):
@@ -85,6 +85,41 @@ class Recall(unittest.TestCase):
         self.assertAlmostEqual(t["p50_ms_min"], 1.0)
         self.assertAlmostEqual(t["p99_ms_min"], 1.0 + 0.01 * 3.0)
 
+    def test_qps_at_recall(self):
+        pts = [{"recall@10": 0.90, "qps": 4000}, {"recall@10": 0.94, "qps": 1000},
+               {"recall@10": 0.96, "qps": 400}, {"recall@10": 0.93, "qps": 500},  # dominated by 0.94
+               {"recall@10": 0.99, "qps": 100}]
+        # Between 0.94 (1000) and 0.96 (400), half-way in log QPS.
+        self.assertAlmostEqual(measure.qps_at_recall(pts, 0.95), (1000 * 400) ** 0.5, places=6)
+        self.assertAlmostEqual(measure.qps_at_recall(pts, 0.96), 400)
+        self.assertAlmostEqual(measure.qps_at_recall(pts, 0.85), 4000)  # first point already past it
+        self.assertIsNone(measure.qps_at_recall(pts, 0.995))
+        # A faster point at higher recall hides slower ones below it.
+        pts.append({"recall@10": 0.97, "qps": 2000})
+        self.assertAlmostEqual(measure.qps_at_recall(pts, 0.95), (4000 ** (1 - 5 / 7)) * (2000 ** (5 / 7)), places=6)
+
+    def test_best_pass(self):
+        slow = (["a"], np.array([3, 3]), {"cpu_us": 2.0})
+        fast = (["a"], np.array([1, 4]), {"cpu_us": 1.0})
+        best, lats = measure.best_pass([slow, fast, slow])
+        self.assertIs(best, fast)
+        self.assertEqual([list(x) for x in lats], [[3, 3], [1, 4], [3, 3]])
+        with self.assertRaises(ValueError):
+            measure.best_pass([])
+
+    def test_pgquery_pass_lines(self):
+        text = ("pass 1 wall_ns 900 backend_cpu_ns 400000 client_cpu_ns 20000\n"
+                "pass 2 wall_ns 800 backend_cpu_ns -1 client_cpu_ns 10000\n")
+        cpus = client.parse_pass_lines(text, 100)
+        self.assertEqual(len(cpus), 2)
+        self.assertAlmostEqual(cpus[0]["cpu_us"], 4.0)
+        self.assertAlmostEqual(cpus[0]["client_cpu_us"], 0.2)
+        self.assertIsNone(cpus[1]["cpu_us"])
+
+    def test_process_cpu_ns(self):
+        self.assertGreater(pg.process_cpu_ns(os.getpid()), 0)
+        self.assertIsNone(pg.process_cpu_ns(2 ** 22 + 7))
+
 
 class Data(unittest.TestCase):
     def test_categories(self):
@@ -124,7 +159,8 @@ class Encoding(unittest.TestCase):
 
 class SmokeChecks(unittest.TestCase):
     def _doc(self, recall, client="libpq (bench/client/pgquery.c)"):
-        pt = {"param": "seq scan", "recall@1": recall, "recall@10": recall, "recall@100": recall, "qps": 10.0}
+        pt = {"param": "seq scan", "recall@1": recall, "recall@10": recall, "recall@100": recall, "qps": 10.0,
+              "cpu_us": 50.0}
         return {"options": {"client": client}, "results": [{"dataset": {"name": "x"}, "runs": [
             {"system": "vecdb-exact", "label": "exact", "points": [pt]}]}]}
 
@@ -143,6 +179,9 @@ class SmokeChecks(unittest.TestCase):
             fell_back = self._doc(1.0, "psycopg 3.1.7 (python libpq wrapper)")
             self.assertEqual(len(run.smoke_checks(fell_back, d, sc, "libpq")), 1)
             self.assertEqual(run.smoke_checks(fell_back, d, sc, "psycopg"), [])
+            no_cpu = self._doc(1.0)
+            del no_cpu["results"][0]["runs"][0]["points"][0]["cpu_us"]
+            self.assertEqual(run.smoke_checks(no_cpu, d, sc, "libpq"), ["x exact: no CPU time per query measured"])
             os.unlink(os.path.join(d, "p.png"))
             self.assertIn("no PNG plot written", run.smoke_checks(self._doc(1.0), d, sc, "libpq"))
 

@@ -33,15 +33,18 @@ def build(pg_config, workdir, log=print):
     return exe
 
 
-def run(exe, conninfo, sql, params, type_oid, k, warmup=0, gucs=None):
+def run(exe, conninfo, sql, params, type_oid, k, warmup=0, gucs=None, passes=1):
     """Each parameter once, in order, one at a time, as one prepared
     statement on a new connection (after `warmup` untimed ones and the
-    settings in gucs). sql takes the vector as $1; params are its binary
-    send format (bytes, all the same length). Returns (list of first-column
-    int lists, per-query ns as int64 array)."""
+    settings in gucs), `passes` times on that connection. sql takes the
+    vector as $1; params are its binary send format (bytes, all the same
+    length). Returns one (list of first-column int lists, per-query ns as
+    int64 array, cpu) per pass; cpu holds the backend's and this client's CPU
+    microseconds per query over the pass (backend None where the server's
+    /proc cannot be read)."""
     n = len(params)
     if n == 0:
-        return [], np.empty(0, dtype=np.int64)
+        return [([], np.empty(0, dtype=np.int64), {}) for _ in range(passes)]
     size = len(params[0])
     if any(len(p) != size for p in params):
         raise ValueError("pgquery: parameters differ in length")
@@ -50,13 +53,36 @@ def run(exe, conninfo, sql, params, type_oid, k, warmup=0, gucs=None):
         pfile, ofile = os.path.join(tmp, "params"), os.path.join(tmp, "out")
         with open(pfile, "wb") as f:
             f.write(b"".join(params))
-        args = [exe, conninfo, sql, pfile, str(n), str(size), str(type_oid), str(k), str(warmup), ofile]
+        args = [exe, conninfo, sql, pfile, str(n), str(size), str(type_oid), str(k), str(warmup), str(passes), ofile]
         args += ["%s=%s" % (name, value) for name, value in (gucs or {}).items()]
-        res = subprocess.run(args, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        res = subprocess.run(args, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if res.returncode != 0:
-            raise RuntimeError("pgquery failed: %s" % res.stdout.strip())
+            raise RuntimeError("pgquery failed: %s" % (res.stderr.strip() or res.stdout.strip()))
         out = np.fromfile(ofile, dtype=rec)
-    if len(out) != n:
-        raise RuntimeError("pgquery wrote %d of %d results" % (len(out), n))
-    results = [[int(x) for x in r["ids"][:min(int(r["rows"]), k)]] for r in out]
-    return results, out["ns"].astype(np.int64)
+    if len(out) != n * passes:
+        raise RuntimeError("pgquery wrote %d of %d results" % (len(out), n * passes))
+    cpus = parse_pass_lines(res.stdout, n)
+    if len(cpus) != passes:
+        raise RuntimeError("pgquery reported %d of %d passes" % (len(cpus), passes))
+    runs = []
+    for p in range(passes):
+        o = out[p * n:(p + 1) * n]
+        results = [[int(x) for x in r["ids"][:min(int(r["rows"]), k)]] for r in o]
+        runs.append((results, o["ns"].astype(np.int64), cpus[p]))
+    return runs
+
+
+def parse_pass_lines(text, n):
+    """pgquery's "pass P wall_ns W backend_cpu_ns B client_cpu_ns C" lines ->
+    per pass {"cpu_us", "client_cpu_us"} per query (backend None when
+    B is -1)."""
+    cpus = []
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) != 8 or f[0] != "pass":
+            continue
+        kv = dict(zip(f[2::2], (int(x) for x in f[3::2])))
+        backend = kv["backend_cpu_ns"]
+        cpus.append({"cpu_us": backend / 1e3 / n if backend >= 0 and n else None,
+                     "client_cpu_us": kv["client_cpu_ns"] / 1e3 / n if n else None})
+    return cpus

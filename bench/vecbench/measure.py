@@ -1,4 +1,6 @@
 """Recall and latency arithmetic shared by every system."""
+import math
+
 import numpy as np
 
 from . import data
@@ -82,18 +84,15 @@ def latency_stats(ns):
     }
 
 
-def best_pass(fn, repeat):
-    """Run a timed pass fn() -> (results, per-query ns) `repeat` times; keep
-    the fastest (least disturbed by other work on the machine). Results are
-    identical across passes. Returns (results, latencies of that pass, every
-    pass's latencies)."""
-    best, passes = None, []
-    for _ in range(max(1, repeat)):
-        res, lat = fn()
-        passes.append(lat)
-        if best is None or lat.sum() < best[1].sum():
-            best = (res, lat)
-    return best[0], best[1], passes
+def best_pass(passes):
+    """The fastest of several timed passes over the same queries (the one
+    least disturbed by other work on the machine). passes: tuples whose first
+    two items are (results, per-query ns); results are identical across
+    passes. Returns (that tuple, every pass's latencies)."""
+    if not passes:
+        raise ValueError("best_pass: no passes")
+    best = min(passes, key=lambda p: p[1].sum())
+    return best, [p[1] for p in passes]
 
 
 def min_tail(passes):
@@ -113,3 +112,26 @@ def best_qps_at(points, target, key="recall@10"):
     if not ok:
         return None
     return max(ok, key=lambda p: p["qps"])
+
+
+def qps_at_recall(points, target, key="recall@10"):
+    """QPS at exactly recall `target`, read off the sweep's upper envelope:
+    the points no other point beats on both recall and QPS, joined by
+    straight lines in (recall, log QPS) between the two that bracket the
+    target. A coarse sweep then does not charge a system for overshooting
+    the target at its first point past it. The envelope's own QPS when its
+    lowest recall already reaches the target; None when no point does."""
+    pts = sorted((p[key], p["qps"]) for p in points if p.get(key) is not None and p.get("qps"))
+    envelope = []
+    for r, q in reversed(pts):  # recall descending: keep points faster than every higher-recall one
+        if not envelope or q > envelope[-1][1]:
+            envelope.append((r, q))
+    envelope.reverse()
+    hi = next((i for i, (r, _) in enumerate(envelope) if r >= target), None)
+    if hi is None:
+        return None
+    if hi == 0:
+        return envelope[0][1]
+    (r0, q0), (r1, q1) = envelope[hi - 1], envelope[hi]
+    w = (target - r0) / (r1 - r0)
+    return float(math.exp(math.log(q0) + w * (math.log(q1) - math.log(q0))))

@@ -15,6 +15,16 @@ OPERATORS = {"l2": "<->", "angular": "<=>", "ip": "<#>"}
 OPCLASSES = {"l2": "vector_l2_ops", "angular": "vector_cosine_ops", "ip": "vector_ip_ops"}
 
 
+
+def process_cpu_ns(pid):
+    """CPU time a process on this host has run (ns, /proc/PID/schedstat);
+    None where it cannot be read."""
+    try:
+        with open("/proc/%d/schedstat" % pid) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
 class VecParam:
     """A query vector already encoded in vector's binary send format."""
     __slots__ = ("data",)
@@ -244,30 +254,38 @@ class VecdbDB:
         return "SELECT id FROM %s%s ORDER BY emb %s %%s%s LIMIT %d" % (
             table, (" WHERE " + where) if where else "", OPERATORS[metric], self.cast, limit)
 
-    def run_queries(self, conn, sql, params, limit, warmup=0, gucs=None):
+    def run_queries(self, conn, sql, params, limit, warmup=0, gucs=None, passes=1):
         """Each query once, one at a time, as a prepared statement (`sql`,
-        whose LIMIT is `limit`), after `warmup` untimed ones. Returns (list of
-        id lists, per-query ns). With
-        the C client (self.client) the pass runs on a connection of its own
-        with the settings in gucs; otherwise on conn, whose settings the
-        caller made."""
+        whose LIMIT is `limit`), after `warmup` untimed ones; `passes` timed
+        passes on one connection. Returns one (list of id lists, per-query
+        ns, cpu) per pass, cpu as client.run's. With the C client
+        (self.client) the passes run on a connection of their own with the
+        settings in gucs; otherwise on conn, whose settings the caller made."""
         if self.client and self.param_format == "binary":
             return client.run(self.client, self.conninfo(), sql.replace("%s", "$1", 1),
-                              [p.data for p in params], self.vector_oid, limit, warmup, gucs)
+                              [p.data for p in params], self.vector_oid, limit, warmup, gucs, passes)
         cur = conn.cursor()
         for p in params[:warmup]:
             cur.execute(sql, (p,), prepare=True)
             cur.fetchall()
-        results, lat = [], np.empty(len(params), dtype=np.int64)
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        runs = []
         clock = time.perf_counter_ns
-        for i, p in enumerate(params):
-            t0 = clock()
-            cur.execute(sql, (p,), prepare=True)
-            rows = cur.fetchall()
-            lat[i] = clock() - t0
-            results.append([r[0] for r in rows])
+        for _ in range(passes):
+            results, lat = [], np.empty(len(params), dtype=np.int64)
+            cpu0, own0 = process_cpu_ns(backend), time.process_time_ns()
+            for i, p in enumerate(params):
+                t0 = clock()
+                cur.execute(sql, (p,), prepare=True)
+                rows = cur.fetchall()
+                lat[i] = clock() - t0
+                results.append([r[0] for r in rows])
+            cpu1, n = process_cpu_ns(backend), max(1, len(params))
+            runs.append((results, lat, {
+                "cpu_us": (cpu1 - cpu0) / 1e3 / n if cpu0 is not None and cpu1 is not None else None,
+                "client_cpu_us": (time.process_time_ns() - own0) / 1e3 / n}))
         cur.close()
-        return results, lat
+        return runs
 
     def set_gucs(self, conn, gucs):
         for k, v in gucs.items():

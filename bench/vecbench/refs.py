@@ -34,19 +34,23 @@ def _sweep(ds, judge, search_one, set_param, values, limits, warmup, repeat=1):
         for lim in limits:
             def one_pass():
                 res, lat = [], np.empty(ds.nq, dtype=np.int64)
+                cpu = 0  # this thread's CPU in the searches (one thread: set_num_threads(1))
                 for i in range(ds.nq):
+                    c0 = time.thread_time_ns()
                     t0 = time.perf_counter_ns()
                     ids = search_one(q[i:i + 1], lim)
                     lat[i] = time.perf_counter_ns() - t0
+                    cpu += time.thread_time_ns() - c0
                     res.append([int(x) for x in ids if x >= 0])
-                return res, lat
-            res, lat, passes = measure.best_pass(one_pass, repeat)
+                return res, lat, {"cpu_us": cpu / 1e3 / max(1, ds.nq)}
+            (res, lat, cpu), passes = measure.best_pass([one_pass() for _ in range(max(1, repeat))])
             rec = judge.all(res, lim)
             stats = measure.latency_stats(lat)
             if lim == limits[0]:
                 point.update(rec)
                 point.update(stats)
                 point.update(measure.min_tail(passes))
+                point.update(cpu)
             else:
                 point["recall@%d" % lim] = rec.get("recall@%d" % lim)
                 point["qps@%d" % lim] = stats["qps"]

@@ -79,20 +79,28 @@ def markdown(doc, plots):
                              _f(p.get("qps"), "%.0f"), _f(p.get("p50_ms"), "%.3f"), _f(p.get("p95_ms"), "%.3f"),
                              _f(p.get("p99_ms"), "%.3f"),
                              _f(p["p99_ms_min"] / p["p50_ms_min"], "%.2f") if p.get("p50_ms_min") else "–",
-                             _f(p.get("qps@100"), "%.0f"),
+                             _f(p.get("cpu_us"), "%.0f"), _f(p.get("qps@100"), "%.0f"),
                              _f(p.get("buffers_per_query"), "%.0f"), _f(st.get("distances"), "%.0f"),
                              plan_text(p.get("prepared_plan"))])
         lines += ["### Search (one client, one query at a time, LIMIT 10; recall@100 and QPS@100 from LIMIT 100)", "",
                   "QPS and latencies are of the fastest timed pass; with `--repeat` ≥ 2, *p99/p50 of per-query min* "
                   "takes each query's fastest time over the passes, which filters out pauses of the host "
-                  "that hit one pass only.", "",
+                  "that hit one pass only. *CPU µs/q*: the CPU time of the process that answers "
+                  "(the Postgres backend, or the in-process library) per query over that pass; "
+                  "the host's pauses lengthen wall time but not this.", "",
                   _table(["system", "setting", "R@1", "R@10", "R@100", "QPS", "p50 ms", "p95 ms", "p99 ms",
-                          "p99/p50 of per-query min", "QPS@100", "buffers/q", "distances/q", "plan (prepared)"], rows), ""]
+                          "p99/p50 of per-query min", "CPU µs/q", "QPS@100", "buffers/q", "distances/q", "plan (prepared)"], rows), ""]
         if res.get("comparison"):
-            lines += ["### vecdb / reference (QPS at equal recall@10: best point reaching the target)", "",
-                      _table(["vecdb", "reference", "QPS ratio @0.90", "@0.95", "@0.99", "build time ratio", "size ratio"],
-                             [[c["vecdb"], c["reference"], _f(c["qps_ratio@0.90"], "%.2f"), _f(c["qps_ratio@0.95"], "%.2f"),
-                               _f(c["qps_ratio@0.99"], "%.2f"), _f(c["build_ratio"], "%.2f"), _f(c["size_ratio"], "%.2f")]
+            lines += ["### vecdb / reference (QPS at equal recall@10)", "",
+                      "*best point*: the fastest sweep point of each system that reaches the target; "
+                      "*interpolated*: each system's QPS at exactly the target, on the straight line "
+                      "(recall, log QPS) between its two sweep points around it.", "",
+                      _table(["vecdb", "reference"] + ["best point @%.2f" % t for t in (0.90, 0.95, 0.97, 0.99)]
+                             + ["interpolated @0.95", "@0.97", "build time ratio", "size ratio"],
+                             [[c["vecdb"], c["reference"]]
+                              + [_f(c.get("qps_ratio@%.2f" % t), "%.2f") for t in (0.90, 0.95, 0.97, 0.99)]
+                              + [_f(c.get("qps_ratio_interp@%.2f" % t), "%.2f") for t in (0.95, 0.97)]
+                              + [_f(c["build_ratio"], "%.2f"), _f(c["size_ratio"], "%.2f")]
                               for c in res["comparison"]]), ""]
         for r in runs:
             bv = r.get("build_variants")

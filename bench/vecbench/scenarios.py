@@ -7,7 +7,7 @@ and which search setting to sweep. vecdb index entries are generic:
 so an `ivfpq` entry is {"am": "ivfpq", "with": {...}, "sweep": {"guc": "ivfpq.probes", ...}}.
 The operator class follows the dataset's metric (vector_l2_ops / vector_cosine_ops)."""
 
-EF_FULL = [10, 14, 20, 30, 40, 80, 120, 160, 200, 240, 280, 320, 480, 640]
+EF_FULL = [10, 12, 14, 17, 20, 30, 40, 80, 120, 160, 180, 200, 220, 240, 280, 320, 480, 640]
 HNSW = {"m": 16, "ef_construction": 64}
 
 
