@@ -98,6 +98,84 @@ SELECT count(*) FILTER (WHERE abs(n.d - (a.v <-> q.v)) <= 1e-5 * (a.v <-> q.v)) 
        count(*) FILTER (WHERE abs(n.nn - (SELECT min(b.v <-> a.v) FROM sd b WHERE b.id <> a.id)) <= 1e-5 * n.nn) AS inner_ok
 FROM nested n JOIN sd a USING (id), sdq q WHERE q.qid = 4;
 
+-- Where the reuse applies, shown by the blocks of sd's TOAST relation a
+-- statement fetches (this transaction's statistics): about one per row whose
+-- distance is computed from its vector, none where it is reused.
+CREATE FUNCTION toast_fetches() RETURNS bigint LANGUAGE sql AS $$
+  SELECT pg_stat_get_xact_blocks_fetched(reltoastrelid) FROM pg_class WHERE relname = 'sd' $$;
+CREATE FUNCTION toast_reads(sql text, q vector) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE t0 bigint := toast_fetches();
+BEGIN
+  PERFORM set_config('enable_seqscan', 'off', true);
+  EXECUTE sql USING q;
+  RETURN toast_fetches() - t0;
+END $$;
+SELECT toast_reads('SELECT id FROM sd ORDER BY v <-> $1 LIMIT 8', v) AS reused,
+       toast_reads('SELECT id, v <#> $1 FROM sd ORDER BY v <-> $1 LIMIT 8', v) AS other_operator
+FROM sdq WHERE qid = 1;
+
+-- The commuted form `query <-> v` in the target list is the same distance.
+SELECT toast_reads('SELECT id, $1 <-> v AS c FROM sd ORDER BY v <-> $1 LIMIT 8', v) AS commuted FROM sdq WHERE qid = 1;
+SET enable_seqscan = off;
+CREATE TEMP TABLE commuted AS
+SELECT id, (SELECT v FROM sdq WHERE qid = 1) <-> v AS c FROM sd ORDER BY v <-> (SELECT v FROM sdq WHERE qid = 1) LIMIT 8;
+RESET enable_seqscan;
+SELECT count(*) FILTER (WHERE abs(c.c - (s.v <-> q.v)) <= 1e-5 * c.c) AS commuted_ok
+FROM commuted c JOIN sd s USING (id), sdq q WHERE q.qid = 1;
+
+-- Both arguments out of line: each query is another table's row (a TOAST
+-- pointer too), one index scan per query row.
+SET enable_seqscan = off;
+CREATE TEMP TABLE lateral_rows AS
+SELECT q.qid, s.id, s.d FROM sdq q, LATERAL (SELECT id, v <-> q.v AS d FROM sd ORDER BY v <-> q.v LIMIT 3) s;
+RESET enable_seqscan;
+SELECT count(*) AS lateral_rows,
+       count(*) FILTER (WHERE abs(l.d - (s.v <-> q.v)) <= 1e-5 * l.d) AS lateral_ok
+FROM lateral_rows l JOIN sd s USING (id) JOIN sdq q USING (qid);
+SELECT toast_reads('SELECT s.id FROM sdq q, LATERAL (SELECT id, v <-> q.v AS d FROM sd ORDER BY v <-> q.v LIMIT 3) s WHERE $1 IS NULL', NULL) AS lateral;
+
+-- The setting is read at each call: switched off while a cursor is open,
+-- the rows fetched afterwards are computed from their vectors again.
+CREATE FUNCTION cursor_fetches(switch_off boolean)
+RETURNS TABLE (before_switch bigint, after_switch bigint, rows_ok bigint) LANGUAGE plpgsql AS $$
+DECLARE c refcursor; q vector; t0 bigint; t1 bigint; t2 bigint; ids int[] := '{}'; ds float8[] := '{}'; r record;
+BEGIN
+  SELECT v INTO q FROM sdq WHERE qid = 3;
+  PERFORM set_config('enable_seqscan', 'off', true);
+  OPEN c FOR EXECUTE 'SELECT id, v <-> $1 AS d FROM sd ORDER BY v <-> $1' USING q;
+  t0 := toast_fetches();
+  FOR i IN 1..4 LOOP
+    FETCH c INTO r;
+    ids := ids || r.id; ds := ds || r.d;
+  END LOOP;
+  t1 := toast_fetches();
+  IF switch_off THEN PERFORM set_config('hnsw.reuse_scan_distance', 'off', true); END IF;
+  FOR i IN 1..4 LOOP
+    FETCH c INTO r;
+    ids := ids || r.id; ds := ds || r.d;
+  END LOOP;
+  t2 := toast_fetches();
+  CLOSE c;
+  PERFORM set_config('hnsw.reuse_scan_distance', 'on', true);
+  RETURN QUERY SELECT t1 - t0, t2 - t1,
+    (SELECT count(*) FROM unnest(ids, ds) u(id, d) JOIN sd s USING (id) WHERE abs(u.d - (s.v <-> q)) <= 1e-5 * u.d);
+END $$;
+SELECT * FROM cursor_fetches(false);
+SELECT before_switch, after_switch >= 4 AS fetched_after_switch, rows_ok FROM cursor_fetches(true);
+
+-- A HOT update that VACUUM then prunes leaves the index pointing at a
+-- redirect line pointer; the row's TOAST pointer is read through it.
+BEGIN;
+UPDATE sd SET note = 'redirected' WHERE id IN (SELECT id FROM top('<->', (SELECT v FROM sdq WHERE qid = 5), true));
+SELECT pg_stat_get_xact_tuples_hot_updated('sd'::regclass) >= 4 AS hot_updates;
+COMMIT;
+VACUUM sd;
+SELECT toast_reads('SELECT id FROM sd ORDER BY v <-> $1 LIMIT 8', v) AS through_redirects FROM sdq WHERE qid = 5;
+SET hnsw.reuse_scan_distance = off;
+SELECT toast_reads('SELECT id FROM sd ORDER BY v <-> $1 LIMIT 8', v) >= 8 AS without_reuse FROM sdq WHERE qid = 5;
+RESET hnsw.reuse_scan_distance;
+SELECT c.* FROM compare('<->') c;
+
 -- halfvec (1,200 dimensions: 2.4 KB, out of line), every operator. Its
 -- cosine index holds rounded normalised copies, whose distances are off by
 -- more than rounding: that one is never reused.
@@ -127,4 +205,4 @@ REINDEX INDEX sd_l2;
 SELECT c.* FROM compare('<->') c;
 
 DROP TABLE sd, sdq, sdh, sdhq;
-DROP FUNCTION top, compare, buffers, htop;
+DROP FUNCTION top, compare, buffers, htop, toast_fetches, toast_reads, cursor_fetches;
