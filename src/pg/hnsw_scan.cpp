@@ -15,7 +15,9 @@
 // and returns the next rows in distance order; hnsw.max_scan_tuples bounds
 // the nodes the whole scan scores. A later round can still find a node nearer
 // than one already returned: relaxed_order returns it anyway (slightly out of
-// order), strict_order drops it (never out of order).
+// order), strict_order drops it (never out of order); so does a row whose
+// distance, checked when it is returned, turned out nearer than it was scored
+// (next_ordered).
 //
 // A NULL query, or a zero query under cosine (distance undefined), cannot be
 // searched: the scan then returns every indexed row in page order with a
@@ -268,8 +270,8 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
 // A search that patience ended: past its k nearest, the executor wants more
 // (a larger LIMIT, or a WHERE clause rejected rows), so run it to its usual
 // end. The rows already returned are excluded (accept() and the returned
-// marks), and one found nearer than the last returned is dropped: the stream
-// stays in order.
+// marks), and one found nearer than the last returned is dropped so that the
+// stream stays in order (returned, out of order, under relaxed_order).
 void resume_patient(IndexScanDesc scan, ScanOpaque* so) {
     Workspace* ws = so->ws;
     FilteredPageGraph level0(scan->indexRelation, so->g, so->query, ws, &so->stats, true);
@@ -285,8 +287,9 @@ void resume_patient(IndexScanDesc scan, ScanOpaque* so) {
 // (PageGraph::expand) while its buffer left and came back, or vacuum and an
 // insert reused its slot. Move it among the rows still to come, at its true
 // distance (no stale copy stays behind for a patience resume, which rebuilds
-// from the whole list); false (drop it) when that is nearer than a row
-// already returned, which would break the order.
+// from the whole list); false when that is nearer than a row already
+// returned: returning it would break the order (the caller drops it unless
+// hnsw.iterative_scan is relaxed_order).
 bool requeue(Workspace* ws, ScanOpaque* so, core::Candidate c) {
     if (c.dist < so->last_dist) return false;
     std::vector<core::Candidate>& r = ws->result;
@@ -309,8 +312,11 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 const core::Candidate c = ws->result[so->pos++];
                 // Defensive: a node is returned at most once.
                 if (ws->excluded.test(c.id)) continue;
-                if ((so->resumed && c.dist < so->last_dist) ||
-                    (so->rounds > 1 && c.dist < so->last_dist && iterative_scan_setting == kIterStrict)) {
+                // Nearer than a row already returned (a later round, or a
+                // patience resume): relaxed_order returns it out of order,
+                // otherwise it is dropped so that the stream stays in order.
+                const bool keep_order = iterative_scan_setting != kIterRelaxed;
+                if ((so->resumed || so->rounds > 1) && c.dist < so->last_dist && keep_order) {
                     ws->excluded.test_and_set(c.id);
                     continue;
                 }
@@ -318,18 +324,21 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 float now = c.dist;
                 const bool single_block = so->g.blocks_per_slot == 1;
                 const bool live = graph.live_tid(c.id, &scan->xs_heaptid, single_block ? &now : nullptr);
-                const bool same = now == c.dist;  // graph distances are never NaN (ordered_distance)
-                if (live && !same && requeue(ws, so, core::Candidate{now, c.id})) continue;
+                // graph distances are never NaN (ordered_distance)
+                if (live && now != c.dist && requeue(ws, so, core::Candidate{now, c.id})) continue;
                 ws->excluded.test_and_set(c.id);
-                if (!live || !same) continue;
-                const double reported = report_distance(so->report, c.dist);
+                // A re-scored row nearer than one already returned: the same
+                // rule as above, at its true distance.
+                if (!live || (now != c.dist && keep_order)) continue;
+                const float dist = now;
+                const double reported = report_distance(so->report, dist);
                 if (scan->numberOfOrderBys > 0) {
                     scan->xs_orderbyvals[0] = Float8GetDatum(reported);
                     scan->xs_orderbynulls[0] = false;
                 }
                 scan->xs_recheckorderby = so->report.lower_bound;
-                record_returned(scan, so, c.dist, reported);
-                so->last_dist = std::max(so->last_dist, c.dist);
+                record_returned(scan, so, dist, reported);
+                so->last_dist = std::max(so->last_dist, dist);
                 ++so->stats.returned;
                 return true;
             }
