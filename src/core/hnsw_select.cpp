@@ -39,8 +39,8 @@ void VisitedSet::reset(std::size_t capacity) {
     }
     if (++generation_ == 0) {
         // Wrapped: old marks could equal a future generation. Clear once
-        // every 2^32 resets.
-        std::fill(marks_.begin(), marks_.end(), 0u);
+        // every 255 resets.
+        std::fill(marks_.begin(), marks_.end(), Mark{0});
         generation_ = 1;
     }
 }

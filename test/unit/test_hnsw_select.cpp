@@ -14,8 +14,8 @@
 namespace vecdb::core::hnsw {
 
 struct VisitedSetTestPeer {
-    static void set_generation(VisitedSet& v, std::uint32_t g) { v.generation_ = g; }
-    static std::uint32_t generation(const VisitedSet& v) { return v.generation_; }
+    static void set_generation(VisitedSet& v, VisitedSet::Mark g) { v.generation_ = g; }
+    static VisitedSet::Mark generation(const VisitedSet& v) { return v.generation_; }
 };
 
 namespace {
@@ -110,18 +110,29 @@ TEST(HnswVisited, ResetAndWrapAround) {
     EXPECT_FALSE(v.test(19));
 
     // Mark id 5 at the last generation before the wrap, then wrap.
-    VisitedSetTestPeer::set_generation(v, 0xFFFFFFFEu);
-    v.reset(20);  // generation 0xFFFFFFFF
+    VisitedSetTestPeer::set_generation(v, std::numeric_limits<VisitedSet::Mark>::max() - 1);
+    v.reset(20);  // the last generation
     EXPECT_FALSE(v.test_and_set(5));
     v.reset(20);  // wraps: must clear, not reuse generation 0 or 1 dirty
-    EXPECT_NE(VisitedSetTestPeer::generation(v), 0u);
+    EXPECT_NE(VisitedSetTestPeer::generation(v), 0);
     for (NodeId i = 0; i < 20; ++i) EXPECT_FALSE(v.test(i)) << i;
     EXPECT_FALSE(v.test_and_set(5));
     // Marks written at generation 1 before a wrap must not leak after it.
-    VisitedSetTestPeer::set_generation(v, 0xFFFFFFFFu);
+    VisitedSetTestPeer::set_generation(v, std::numeric_limits<VisitedSet::Mark>::max());
     v.reset(20);
-    EXPECT_EQ(VisitedSetTestPeer::generation(v), 1u);
+    EXPECT_EQ(VisitedSetTestPeer::generation(v), 1);
     EXPECT_FALSE(v.test(5));
+
+    // Many searches in a row (marks are one byte: several wraps): a mark
+    // never outlives its search, also one that is never written again (id 19,
+    // marked by the first search only).
+    for (int search = 0; search < 1000; ++search) {
+        v.reset(20);
+        for (NodeId i = 0; i < 20; ++i) ASSERT_FALSE(v.test(i)) << "search " << search << " id " << i;
+        if (search == 0) v.test_and_set(19);
+        v.test_and_set(static_cast<NodeId>(search % 19));
+        v.test_and_set(static_cast<NodeId>((search * 7) % 19));
+    }
 }
 
 // A path graph 0-1-2-...-9 where node i has distance i to the query.
