@@ -77,6 +77,9 @@ def parse_args(argv):
                     help="what times the queries: bench/client/pgquery.c on libpq (default; built with cc, "
                          "psycopg when that fails) or psycopg's Python loop")
     ap.add_argument("--copy-format", choices=("binary", "text"), default="binary", help="COPY format (default binary)")
+    ap.add_argument("--client-cpu", default="auto",
+                    help="CPU to bind the timing client and its backend to, and the in-process references' "
+                         "searches (default auto: the highest CPU this process may use; 'any': no binding)")
     o = ap.parse_args(argv)
     o.data_dir = os.path.abspath(o.data_dir) if o.data_dir else default_data_dir()
     o.cache_dir = o.cache_dir or os.path.join(o.workdir, "cache")
@@ -89,6 +92,17 @@ def parse_args(argv):
         if s not in SYSTEMS:
             ap.error("unknown system %r (known: %s)" % (s, ", ".join(SYSTEMS)))
     o.client_exe = None  # built in main() when --client libpq
+    if o.client_cpu == "any":
+        o.client_cpu = None
+    elif o.client_cpu == "auto":
+        o.client_cpu = max(os.sched_getaffinity(0))
+    else:
+        try:
+            o.client_cpu = int(o.client_cpu)
+        except ValueError:
+            ap.error("--client-cpu wants a CPU number, auto or any")
+        if o.client_cpu not in os.sched_getaffinity(0):
+            ap.error("--client-cpu %d: not a CPU this process may use" % o.client_cpu)
     o.settings = {}
     for kv in o.set:
         if "=" not in kv:
@@ -128,6 +142,10 @@ def smoke_checks(doc, out_dir, scenario, client):
                 # The server runs on this host, so its backend's CPU is readable.
                 if not (p.get("cpu_us") or 0) > 0:
                     problems.append("%s %s: no CPU time per query measured" % (res["dataset"]["name"], r["label"]))
+                cpu = doc["options"].get("client_cpu")
+                if cpu is not None and p.get("pinned") != cpu:
+                    problems.append("%s %s: timed queries not bound to CPU %s (binding a backend needs root; "
+                                    "--client-cpu any runs unbound)" % (res["dataset"]["name"], r["label"], cpu))
     return problems
 
 
@@ -151,7 +169,7 @@ def main(argv=None):
     doc = {"scenario": o.scenario, "description": sc["description"], "command": command,
            "started": datetime.datetime.now().isoformat(timespec="seconds"),
            "options": {k: getattr(o, k) for k in ("limit_rows", "limit_queries", "sizes", "dim", "systems", "repeat", "param_format",
-                                                  "copy_format", "data_dir", "port")},
+                                                  "copy_format", "data_dir", "port", "client_cpu")},
            "environment": envinfo.environment(REPO)}
     cl = None
     if not o.systems or "vecdb" in o.systems:

@@ -20,7 +20,19 @@
  * client_cpu_ns C" (B is -1 where the server's /proc is not readable: another
  * host). Settings are applied with set_config() before the loop. Exit status 0
  * on success, 1 on any error (message on stderr).
+ *
+ * With PGQUERY_CPU=N in the environment, this process and its backend are
+ * both bound to CPU N (sched_setaffinity; binding the backend needs root or
+ * CAP_SYS_NICE), and stdout gets "pinned N" or "not pinned: REASON". Why: on a
+ * VM whose CPUs halt when idle, a client and backend on two CPUs hand each
+ * query across with a wake-up of a halted CPU (an interrupt through the
+ * hypervisor, which may have run another guest there meanwhile), while an
+ * in-process library's search loop never leaves its CPU; which of the two a
+ * run gets is the scheduler's choice per connection (docs/benchmarks.md).
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +51,16 @@ static int64_t process_cpu_ns(int pid) {
     if (fscanf(f, "%lld", &run) != 1) run = -1;
     fclose(f);
     return run;
+}
+
+/* Binds this process and pid to cpu; 0, or the errno of the failed call. */
+static int pin_both(int pid, int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) return errno;
+    if (sched_setaffinity(pid, sizeof set, &set) != 0) return errno;
+    return 0;
 }
 
 static int64_t own_cpu_ns(void) {
@@ -98,6 +120,14 @@ int main(int argc, char** argv) {
 
     PGconn* conn = PQconnectdb(conninfo);
     if (PQstatus(conn) != CONNECTION_OK) die(conn, "connect");
+    const char* pin = getenv("PGQUERY_CPU");
+    if (pin && *pin) {
+        const int err = pin_both(PQbackendPID(conn), atoi(pin));
+        if (err == 0)
+            printf("pinned %d\n", atoi(pin));
+        else
+            printf("not pinned: %s\n", strerror(err));
+    }
     for (int a = 11; a < argc; ++a) {
         char* eq = strchr(argv[a], '=');
         if (!eq) die(conn, "setting without '='");

@@ -116,6 +116,19 @@ class Recall(unittest.TestCase):
         self.assertAlmostEqual(cpus[0]["client_cpu_us"], 0.2)
         self.assertIsNone(cpus[1]["cpu_us"])
 
+    def test_bound_to(self):
+        before = os.sched_getaffinity(0)
+        cpu = max(before)
+        with measure.bound_to(cpu) as pinned:
+            self.assertEqual(pinned, cpu)
+            self.assertEqual(os.sched_getaffinity(0), {cpu})
+        self.assertEqual(os.sched_getaffinity(0), before)
+        with measure.bound_to(None) as pinned:
+            self.assertIsNone(pinned)
+        with measure.bound_to(cpu, 2 ** 22 + 7) as pinned:  # no such process: not bound
+            self.assertIsNone(pinned)
+        self.assertEqual(os.sched_getaffinity(0), before)
+
     def test_process_cpu_ns(self):
         self.assertGreater(pg.process_cpu_ns(os.getpid()), 0)
         self.assertIsNone(pg.process_cpu_ns(2 ** 22 + 7))
@@ -182,6 +195,12 @@ class SmokeChecks(unittest.TestCase):
             no_cpu = self._doc(1.0)
             del no_cpu["results"][0]["runs"][0]["points"][0]["cpu_us"]
             self.assertEqual(run.smoke_checks(no_cpu, d, sc, "libpq"), ["x exact: no CPU time per query measured"])
+            # Asked to bind the timed passes to CPU 1: every point must say it was.
+            pinned = self._doc(1.0)
+            pinned["options"]["client_cpu"] = 1
+            self.assertEqual(len(run.smoke_checks(pinned, d, sc, "libpq")), 1)
+            pinned["results"][0]["runs"][0]["points"][0]["pinned"] = 1
+            self.assertEqual(run.smoke_checks(pinned, d, sc, "libpq"), [])
             os.unlink(os.path.join(d, "p.png"))
             self.assertIn("no PNG plot written", run.smoke_checks(self._doc(1.0), d, sc, "libpq"))
 

@@ -33,7 +33,7 @@ def build(pg_config, workdir, log=print):
     return exe
 
 
-def run(exe, conninfo, sql, params, type_oid, k, warmup=0, gucs=None, passes=1):
+def run(exe, conninfo, sql, params, type_oid, k, warmup=0, gucs=None, passes=1, cpu=None):
     """Each parameter once, in order, one at a time, as one prepared
     statement on a new connection (after `warmup` untimed ones and the
     settings in gucs), `passes` times on that connection. sql takes the
@@ -41,7 +41,9 @@ def run(exe, conninfo, sql, params, type_oid, k, warmup=0, gucs=None, passes=1):
     length). Returns one (list of first-column int lists, per-query ns as
     int64 array, cpu) per pass; cpu holds the backend's and this client's CPU
     microseconds per query over the pass (backend None where the server's
-    /proc cannot be read)."""
+    /proc cannot be read), and "pinned": the CPU that the client and its
+    backend were bound to when `cpu` asked for one (None if not bound; see
+    pgquery.c)."""
     n = len(params)
     if n == 0:
         return [([], np.empty(0, dtype=np.int64), {}) for _ in range(passes)]
@@ -55,7 +57,11 @@ def run(exe, conninfo, sql, params, type_oid, k, warmup=0, gucs=None, passes=1):
             f.write(b"".join(params))
         args = [exe, conninfo, sql, pfile, str(n), str(size), str(type_oid), str(k), str(warmup), str(passes), ofile]
         args += ["%s=%s" % (name, value) for name, value in (gucs or {}).items()]
-        res = subprocess.run(args, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env = dict(os.environ)
+        env.pop("PGQUERY_CPU", None)
+        if cpu is not None:
+            env["PGQUERY_CPU"] = str(cpu)
+        res = subprocess.run(args, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         if res.returncode != 0:
             raise RuntimeError("pgquery failed: %s" % (res.stderr.strip() or res.stdout.strip()))
         out = np.fromfile(ofile, dtype=rec)
@@ -64,12 +70,24 @@ def run(exe, conninfo, sql, params, type_oid, k, warmup=0, gucs=None, passes=1):
     cpus = parse_pass_lines(res.stdout, n)
     if len(cpus) != passes:
         raise RuntimeError("pgquery reported %d of %d passes" % (len(cpus), passes))
+    pinned = parse_pinned(res.stdout)
+    for c in cpus:
+        c["pinned"] = pinned
     runs = []
     for p in range(passes):
         o = out[p * n:(p + 1) * n]
         results = [[int(x) for x in r["ids"][:min(int(r["rows"]), k)]] for r in o]
         runs.append((results, o["ns"].astype(np.int64), cpus[p]))
     return runs
+
+
+def parse_pinned(text):
+    """The CPU of pgquery's "pinned N" line; None without one."""
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) == 2 and f[0] == "pinned":
+            return int(f[1])
+    return None
 
 
 def parse_pass_lines(text, n):

@@ -1,5 +1,7 @@
 """Recall and latency arithmetic shared by every system."""
+import contextlib
 import math
+import os
 
 import numpy as np
 
@@ -135,3 +137,24 @@ def qps_at_recall(points, target, key="recall@10"):
     (r0, q0), (r1, q1) = envelope[hi - 1], envelope[hi]
     w = (target - r0) / (r1 - r0)
     return float(math.exp(math.log(q0) + w * (math.log(q1) - math.log(q0))))
+
+
+@contextlib.contextmanager
+def bound_to(cpu, *pids):
+    """Binds this process (and pids, e.g. its backend) to `cpu` for the
+    block (pgquery.c says why); yields the CPU, or None when cpu is None or
+    binding failed. This process's own CPU set is restored afterwards."""
+    if cpu is None:
+        yield None
+        return
+    before = os.sched_getaffinity(0)
+    try:
+        try:
+            for pid in (0,) + pids:
+                os.sched_setaffinity(pid, {cpu})
+            pinned = cpu
+        except OSError:
+            pinned = None
+        yield pinned
+    finally:
+        os.sched_setaffinity(0, before)

@@ -9,7 +9,7 @@ from psycopg.adapt import Dumper
 from psycopg.pq import Format
 from psycopg.types.numeric import Int4
 
-from . import client
+from . import client, measure
 
 OPERATORS = {"l2": "<->", "angular": "<=>", "ip": "<#>"}
 OPCLASSES = {"l2": "vector_l2_ops", "angular": "vector_cosine_ops", "ip": "vector_ip_ops"}
@@ -118,9 +118,10 @@ def insert_batches(conn, table, ids, cats, vecs, batch=100, param_format="binary
 class VecdbDB:
     """One benchmark database with the vecdb extension."""
 
-    def __init__(self, cluster, dbname, param_format="binary", log=print, client_exe=None):
+    def __init__(self, cluster, dbname, param_format="binary", log=print, client_exe=None, client_cpu=None):
         self.cluster = cluster
         self.client = client_exe  # bench/client/pgquery, or None: time queries with psycopg
+        self.client_cpu = client_cpu  # bind timed passes (client and backend) to this CPU
         self.dbname = dbname
         self.param_format = param_format
         self.log = log
@@ -263,27 +264,28 @@ class VecdbDB:
         settings in gucs; otherwise on conn, whose settings the caller made."""
         if self.client and self.param_format == "binary":
             return client.run(self.client, self.conninfo(), sql.replace("%s", "$1", 1),
-                              [p.data for p in params], self.vector_oid, limit, warmup, gucs, passes)
-        cur = conn.cursor()
-        for p in params[:warmup]:
-            cur.execute(sql, (p,), prepare=True)
-            cur.fetchall()
+                              [p.data for p in params], self.vector_oid, limit, warmup, gucs, passes, self.client_cpu)
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-        runs = []
-        clock = time.perf_counter_ns
-        for _ in range(passes):
-            results, lat = [], np.empty(len(params), dtype=np.int64)
-            cpu0, own0 = process_cpu_ns(backend), time.process_time_ns()
-            for i, p in enumerate(params):
-                t0 = clock()
+        with measure.bound_to(self.client_cpu, backend) as pinned:
+            cur = conn.cursor()
+            for p in params[:warmup]:
                 cur.execute(sql, (p,), prepare=True)
-                rows = cur.fetchall()
-                lat[i] = clock() - t0
-                results.append([r[0] for r in rows])
-            cpu1, n = process_cpu_ns(backend), max(1, len(params))
-            runs.append((results, lat, {
-                "cpu_us": (cpu1 - cpu0) / 1e3 / n if cpu0 is not None and cpu1 is not None else None,
-                "client_cpu_us": (time.process_time_ns() - own0) / 1e3 / n}))
+                cur.fetchall()
+            runs = []
+            clock = time.perf_counter_ns
+            for _ in range(passes):
+                results, lat = [], np.empty(len(params), dtype=np.int64)
+                cpu0, own0 = process_cpu_ns(backend), time.process_time_ns()
+                for i, p in enumerate(params):
+                    t0 = clock()
+                    cur.execute(sql, (p,), prepare=True)
+                    rows = cur.fetchall()
+                    lat[i] = clock() - t0
+                    results.append([r[0] for r in rows])
+                cpu1, n = process_cpu_ns(backend), max(1, len(params))
+                runs.append((results, lat, {
+                    "cpu_us": (cpu1 - cpu0) / 1e3 / n if cpu0 is not None and cpu1 is not None else None,
+                    "client_cpu_us": (time.process_time_ns() - own0) / 1e3 / n, "pinned": pinned}))
         cur.close()
         return runs
 

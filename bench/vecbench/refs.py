@@ -22,7 +22,7 @@ def _prep(ds, x):
     return _normalised(x) if ds.metric == "angular" else np.ascontiguousarray(x, dtype=np.float32)
 
 
-def _sweep(ds, judge, search_one, set_param, values, limits, warmup, repeat=1):
+def _sweep(ds, judge, search_one, set_param, values, limits, warmup, repeat=1, cpu=None):
     """For each sweep value: warm-up, then every query once per limit, timed."""
     q = _prep(ds, ds.queries)
     points = []
@@ -43,14 +43,15 @@ def _sweep(ds, judge, search_one, set_param, values, limits, warmup, repeat=1):
                     cpu += time.thread_time_ns() - c0
                     res.append([int(x) for x in ids if x >= 0])
                 return res, lat, {"cpu_us": cpu / 1e3 / max(1, ds.nq)}
-            (res, lat, cpu), passes = measure.best_pass([one_pass() for _ in range(max(1, repeat))])
+            with measure.bound_to(cpu) as pinned:
+                (res, lat, used), passes = measure.best_pass([one_pass() for _ in range(max(1, repeat))])
             rec = judge.all(res, lim)
             stats = measure.latency_stats(lat)
             if lim == limits[0]:
                 point.update(rec)
                 point.update(stats)
                 point.update(measure.min_tail(passes))
-                point.update(cpu)
+                point.update(used, pinned=pinned)
             else:
                 point["recall@%d" % lim] = rec.get("recall@%d" % lim)
                 point["qps@%d" % lim] = stats["qps"]
@@ -58,7 +59,7 @@ def _sweep(ds, judge, search_one, set_param, values, limits, warmup, repeat=1):
     return points
 
 
-def hnswlib_run(ds, judge, cfg, limits, warmup, ingest_rows=0, repeat=1):
+def hnswlib_run(ds, judge, cfg, limits, warmup, ingest_rows=0, repeat=1, cpu=None):
     import hnswlib
     space = {"l2": "l2", "angular": "cosine", "ip": "ip"}[ds.metric]
     m, efc = cfg["m"], cfg["ef_construction"]
@@ -79,7 +80,7 @@ def hnswlib_run(ds, judge, cfg, limits, warmup, ingest_rows=0, repeat=1):
         return labels[0]
 
     # hnswlib searches with max(ef, k), as FAISS does.
-    points = _sweep(ds, judge, search, idx.set_ef, cfg["ef_search"], limits, warmup, repeat)
+    points = _sweep(ds, judge, search, idx.set_ef, cfg["ef_search"], limits, warmup, repeat, cpu)
     run = {"system": "hnswlib", "label": "hnswlib HNSW m=%d efc=%d" % (m, efc),
            "params": {"m": m, "ef_construction": efc, "threads": 1}, "sweep_param": "ef",
            "build": {"seconds": build}, "index_bytes": size,
@@ -107,7 +108,7 @@ def _faiss_size(index):
     return int(faiss.serialize_index(index).nbytes)
 
 
-def faiss_hnsw_run(ds, judge, cfg, limits, warmup, repeat=1):
+def faiss_hnsw_run(ds, judge, cfg, limits, warmup, repeat=1, cpu=None):
     import faiss
     faiss.omp_set_num_threads(1)
     m, efc = cfg["m"], cfg["ef_construction"]
@@ -125,7 +126,7 @@ def faiss_hnsw_run(ds, judge, cfg, limits, warmup, repeat=1):
     def set_ef(ef):
         index.hnsw.efSearch = ef
 
-    points = _sweep(ds, judge, search, set_ef, cfg["ef_search"], limits, warmup, repeat)
+    points = _sweep(ds, judge, search, set_ef, cfg["ef_search"], limits, warmup, repeat, cpu)
     return {"system": "faiss-hnsw", "label": "FAISS HNSW-Flat m=%d efc=%d" % (m, efc),
             "params": {"m": m, "ef_construction": efc, "threads": 1}, "sweep_param": "efSearch",
             "build": {"seconds": build}, "index_bytes": size, "bytes_per_vector": size / ds.n,
@@ -140,7 +141,7 @@ def pq_subquantizers(d, want):
     return 1
 
 
-def faiss_ivfpq_run(ds, judge, cfg, limits, warmup, repeat=1):
+def faiss_ivfpq_run(ds, judge, cfg, limits, warmup, repeat=1, cpu=None):
     """IVF-PQ with 8-bit codes, then exact re-rank of k * refine candidates
     (IndexRefineFlat), the configuration that reaches high recall."""
     import faiss
@@ -179,7 +180,7 @@ def faiss_ivfpq_run(ds, judge, cfg, limits, warmup, repeat=1):
     def set_probes(p):
         ivf.nprobe = p
 
-    points = _sweep(ds, judge, search, set_probes, cfg["nprobe"], limits, warmup, repeat)
+    points = _sweep(ds, judge, search, set_probes, cfg["nprobe"], limits, warmup, repeat, cpu)
     return {"system": "faiss-ivfpq",
             "label": "FAISS IVF%d-PQ%dx8%s" % (nlist, msub, " +refine x%g" % refine if refine else ""),
             "params": {"nlist": nlist, "pq_m": msub, "pq_bits": 8, "refine_k_factor": refine,

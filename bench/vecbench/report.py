@@ -49,6 +49,11 @@ def markdown(doc, plots):
     if doc.get("options", {}).get("client"):
         lines += ["Postgres queries timed by: %s (client-side, from sending a query to its last row)." %
                   doc["options"]["client"], ""]
+        cpu = doc["options"].get("client_cpu")
+        lines += [("Timed passes bound to CPU %d: the client and its backend, and the in-process references' "
+                   "searches (`--client-cpu`; bench/README.md says why)." % cpu) if cpu is not None else
+                  "Timed passes not bound to a CPU (`--client-cpu any`): client and backend run where the "
+                  "scheduler puts them.", ""]
     if srv.get("settings"):
         lines += ["Server settings: " + ", ".join("%s=%s" % kv for kv in sorted(srv["settings"].items())), ""]
     for res in doc["results"]:

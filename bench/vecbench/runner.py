@@ -94,7 +94,7 @@ class Runner:
             kw = {}
             if name == "hnswlib" and self.sc.get("ingest"):
                 kw["ingest_rows"] = self.ingest_rows(ds)
-            run = fns[name](ds, judge, cfg, self.limits, warm, repeat=self.repeat, **kw)
+            run = fns[name](ds, judge, cfg, self.limits, warm, repeat=self.repeat, cpu=self.o.client_cpu, **kw)
             self.log("  %s: build %.2f s, %s" % (name, run["build"]["seconds"], summary(run["points"])))
             run["seconds"] = time.time() - t0
             res["runs"].append(run)
@@ -110,7 +110,7 @@ class Runner:
 
     def vecdb(self, ds, judge, res):
         db = pg.VecdbDB(self.cluster, "bench_" + re.sub(r"[^a-z0-9]+", "_", ds.name.lower())[:50],
-                        self.o.param_format, self.log, self.o.client_exe)
+                        self.o.param_format, self.log, self.o.client_exe, self.o.client_cpu)
         info = res.setdefault("vecdb", {})
         # The churn section works on its own table: alone, it needs no `items`.
         needs_items = any(self.runs_section(x) for x in
