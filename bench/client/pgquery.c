@@ -53,13 +53,21 @@ static int64_t process_cpu_ns(int pid) {
     return run;
 }
 
-/* Binds this process and pid to cpu; 0, or the errno of the failed call. */
+/* Binds pid (the backend) and then this process to cpu; 0, or the errno of
+ * the failed call, in which case nothing stays bound (a client confined to
+ * one CPU with its backend elsewhere would be worse than no binding). */
 static int pin_both(int pid, int cpu) {
-    cpu_set_t set;
+    cpu_set_t set, pid_before, own_before;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) return errno;
+    if (sched_getaffinity(pid, sizeof pid_before, &pid_before) != 0) return errno;
+    if (sched_getaffinity(0, sizeof own_before, &own_before) != 0) return errno;
     if (sched_setaffinity(pid, sizeof set, &set) != 0) return errno;
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+        const int err = errno;
+        sched_setaffinity(pid, sizeof pid_before, &pid_before);
+        return err;
+    }
     return 0;
 }
 
@@ -122,9 +130,12 @@ int main(int argc, char** argv) {
     if (PQstatus(conn) != CONNECTION_OK) die(conn, "connect");
     const char* pin = getenv("PGQUERY_CPU");
     if (pin && *pin) {
-        const int err = pin_both(PQbackendPID(conn), atoi(pin));
+        char* end;
+        const long cpu = strtol(pin, &end, 10);
+        if (*end != '\0' || cpu < 0 || cpu >= CPU_SETSIZE) die(conn, "PGQUERY_CPU is not a CPU number");
+        const int err = pin_both(PQbackendPID(conn), (int)cpu);
         if (err == 0)
-            printf("pinned %d\n", atoi(pin));
+            printf("pinned %ld\n", cpu);
         else
             printf("not pinned: %s\n", strerror(err));
     }

@@ -67,6 +67,7 @@ def main():
     space = {"l2": "l2", "angular": "cosine", "cosine": "cosine", "ip": "ip"}[meta["metric"]]
     queries = load(d, "query.f32.xz", np.float32).reshape(-1, dim)[:nq]
     gt = load(d, "gt.i32.xz", np.int32).reshape(-1, 100)[:nq]
+    nq = len(queries)
 
     index = hnswlib.Index(space=space, dim=dim)
     index.load_index(index_file, max_elements=meta["n"])
@@ -86,15 +87,17 @@ def main():
     def vecdb_pass(ef, warm=True):
         runs = client.run(exe, dsn, sql, params, oid, 10, nq if warm else 0, {"hnsw.ef_search": ef}, 1, cpu)
         res, ns, used = runs[0]
+        if cpu is not None and used.get("pinned") != cpu:
+            sys.exit("pgquery could not bind itself and its backend to CPU %d (needs root); PAIRED_CPU=any runs unbound" % cpu)
         return res, ns, used.get("cpu_us")
 
     def hnswlib_pass(ef, warm=True):
         index.set_ef(ef)
-        if warm:
-            for q in queries:
-                index.knn_query(q, k=10)
         res, ns, used = [], np.empty(nq, dtype=np.int64), 0
         with measure.bound_to(cpu):
+            if warm:
+                for q in queries:
+                    index.knn_query(q, k=10)
             for i, q in enumerate(queries):
                 c0 = time.thread_time_ns()
                 t0 = time.perf_counter_ns()

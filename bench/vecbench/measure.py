@@ -141,20 +141,35 @@ def qps_at_recall(points, target, key="recall@10"):
 
 @contextlib.contextmanager
 def bound_to(cpu, *pids):
-    """Binds this process (and pids, e.g. its backend) to `cpu` for the
-    block (pgquery.c says why); yields the CPU, or None when cpu is None or
-    binding failed. This process's own CPU set is restored afterwards."""
+    """Binds the calling thread (and pids, e.g. its backend) to `cpu` for
+    the block (pgquery.c says why); yields the CPU, or None when cpu is None
+    or binding failed, in which case nothing stays bound. The thread's own CPU
+    set is restored afterwards (the pids', which end with their connection,
+    are not)."""
     if cpu is None:
         yield None
         return
-    before = os.sched_getaffinity(0)
+    before = {pid: os.sched_getaffinity(pid) for pid in (0,) + pids if _exists(pid)}
     try:
         try:
-            for pid in (0,) + pids:
+            for pid in pids + (0,):
                 os.sched_setaffinity(pid, {cpu})
             pinned = cpu
         except OSError:
+            for pid, mask in before.items():
+                try:
+                    os.sched_setaffinity(pid, mask)
+                except OSError:
+                    pass
             pinned = None
         yield pinned
     finally:
-        os.sched_setaffinity(0, before)
+        os.sched_setaffinity(0, before[0])
+
+
+def _exists(pid):
+    try:
+        os.sched_getaffinity(pid)
+        return True
+    except OSError:
+        return False

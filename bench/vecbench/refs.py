@@ -28,8 +28,9 @@ def _sweep(ds, judge, search_one, set_param, values, limits, warmup, repeat=1, c
     points = []
     for val in values:
         set_param(val)
-        for i in range(min(warmup, ds.nq)):
-            search_one(q[i:i + 1], max(limits))
+        with measure.bound_to(cpu):  # warm up on the CPU the passes run on
+            for i in range(min(warmup, ds.nq)):
+                search_one(q[i:i + 1], max(limits))
         point = {"param": val}
         for lim in limits:
             def one_pass():

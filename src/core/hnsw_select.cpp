@@ -39,7 +39,7 @@ void VisitedSet::reset(std::size_t capacity) {
     }
     if (++generation_ == 0) {
         // Wrapped: old marks could equal a future generation. Clear once
-        // every 255 resets.
+        // every 65,535 resets.
         std::fill(marks_.begin(), marks_.end(), Mark{0});
         generation_ = 1;
     }

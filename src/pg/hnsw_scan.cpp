@@ -315,7 +315,9 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 // Nearer than a row already returned (a later round, or a
                 // patience resume): relaxed_order returns it out of order,
                 // otherwise it is dropped so that the stream stays in order.
-                const bool keep_order = iterative_scan_setting != kIterRelaxed;
+                // A patience resume keeps the order whatever the setting says
+                // now (it can only have started with iterative scans off).
+                const bool keep_order = so->resumed || iterative_scan_setting != kIterRelaxed;
                 if ((so->resumed || so->rounds > 1) && c.dist < so->last_dist && keep_order) {
                     ws->excluded.test_and_set(c.id);
                     continue;

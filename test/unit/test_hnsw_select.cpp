@@ -123,10 +123,10 @@ TEST(HnswVisited, ResetAndWrapAround) {
     EXPECT_EQ(VisitedSetTestPeer::generation(v), 1);
     EXPECT_FALSE(v.test(5));
 
-    // Many searches in a row (marks are one byte: several wraps): a mark
+    // Many searches in a row (several wraps of the two-byte marks): a mark
     // never outlives its search, also one that is never written again (id 19,
     // marked by the first search only).
-    for (int search = 0; search < 1000; ++search) {
+    for (int search = 0; search < 200000; ++search) {
         v.reset(20);
         for (NodeId i = 0; i < 20; ++i) ASSERT_FALSE(v.test(i)) << "search " << search << " id " << i;
         if (search == 0) v.test_and_set(19);

@@ -64,10 +64,12 @@ struct Candidate {
 // bumps a generation counter instead of clearing memory.
 class VisitedSet {
 public:
-    // One byte per id: a search tests a mark for every neighbour it meets, and
-    // a byte array of a few hundred thousand ids stays in the core's L2 where
-    // four bytes per id did not; a full clear every 255 searches is the price.
-    using Mark = std::uint8_t;
+    // Two bytes per id (four before): every searching backend keeps such
+    // sets sized to the index, and a search tests a mark for every neighbour
+    // it meets. The price is a full clear every 65,535 searches; one byte
+    // would clear a 16 MB array every 255 (a scan resets twice), right in
+    // the p99 of a large index.
+    using Mark = std::uint16_t;
     void reset(std::size_t capacity);  // ids < capacity are valid afterwards
     bool test_and_set(NodeId id) noexcept {
         Mark& m = marks_[id];
