@@ -12,6 +12,9 @@ from . import data
 # float32-vs-float64 rounding in the ground truth itself matter).
 TIE_EPS = 1e-6
 
+# Recall@10 levels at which vecdb's QPS is compared with each reference's.
+RECALL_TARGETS = (0.90, 0.95, 0.97, 0.99)
+
 
 def kth_distances(ds, k):
     """Exact distance of each query's k-th ground-truth neighbour (nq floats)."""

@@ -15,7 +15,6 @@ OPERATORS = {"l2": "<->", "angular": "<=>", "ip": "<#>"}
 OPCLASSES = {"l2": "vector_l2_ops", "angular": "vector_cosine_ops", "ip": "vector_ip_ops"}
 
 
-
 def process_cpu_ns(pid):
     """CPU time a process on this host has run (ns, /proc/PID/schedstat);
     None where it cannot be read."""
@@ -24,6 +23,7 @@ def process_cpu_ns(pid):
             return int(f.read().split()[0])
     except (OSError, ValueError, IndexError):
         return None
+
 
 class VecParam:
     """A query vector already encoded in vector's binary send format."""

@@ -35,15 +35,15 @@ def _sweep(ds, judge, search_one, set_param, values, limits, warmup, repeat=1, c
         for lim in limits:
             def one_pass():
                 res, lat = [], np.empty(ds.nq, dtype=np.int64)
-                cpu = 0  # this thread's CPU in the searches (one thread: set_num_threads(1))
+                spent = 0  # this thread's CPU in the searches (one thread: set_num_threads(1))
                 for i in range(ds.nq):
                     c0 = time.thread_time_ns()
                     t0 = time.perf_counter_ns()
                     ids = search_one(q[i:i + 1], lim)
                     lat[i] = time.perf_counter_ns() - t0
-                    cpu += time.thread_time_ns() - c0
+                    spent += time.thread_time_ns() - c0
                     res.append([int(x) for x in ids if x >= 0])
-                return res, lat, {"cpu_us": cpu / 1e3 / max(1, ds.nq)}
+                return res, lat, {"cpu_us": spent / 1e3 / max(1, ds.nq)}
             with measure.bound_to(cpu) as pinned:
                 (res, lat, used), passes = measure.best_pass([one_pass() for _ in range(max(1, repeat))])
             rec = judge.all(res, lim)

@@ -11,7 +11,6 @@ import psycopg
 
 from . import data, measure, pg, refs
 
-RECALL_TARGETS = (0.90, 0.95, 0.97, 0.99)
 
 
 class Runner:
@@ -505,7 +504,7 @@ def compare(runs):
     for a in ours:
         for b in theirs:
             row = {"vecdb": a["label"], "reference": b["label"]}
-            for t in RECALL_TARGETS:
+            for t in measure.RECALL_TARGETS:
                 pa, pb = measure.best_qps_at(a["points"], t), measure.best_qps_at(b["points"], t)
                 row["qps_ratio@%.2f" % t] = (pa["qps"] / pb["qps"]) if pa and pb else None
                 row["vecdb_qps@%.2f" % t] = pa["qps"] if pa else None

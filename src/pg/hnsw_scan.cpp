@@ -140,11 +140,7 @@ bool external_value_at(Relation heap, ItemPointer tid, AttrNumber attno, varatt_
             ItemPointerSet(&tuple.t_self, blk, off);
             bool isnull;
             const Datum d = heap_getattr(&tuple, attno, RelationGetDescr(heap), &isnull);
-            const struct varlena* p = isnull ? nullptr : reinterpret_cast<const struct varlena*>(DatumGetPointer(d));
-            if (p != nullptr && VARATT_IS_EXTERNAL_ONDISK(p)) {
-                VARATT_EXTERNAL_GET_POINTER(*out, p);
-                found = true;
-            }
+            found = !isnull && external_value(d, out);
         }
     }
     UnlockReleaseBuffer(buf);
@@ -332,15 +328,14 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 // A re-scored row nearer than one already returned: the same
                 // rule as above, at its true distance.
                 if (!live || (now != c.dist && keep_order)) continue;
-                const float dist = now;
-                const double reported = report_distance(so->report, dist);
+                const double reported = report_distance(so->report, now);
                 if (scan->numberOfOrderBys > 0) {
                     scan->xs_orderbyvals[0] = Float8GetDatum(reported);
                     scan->xs_orderbynulls[0] = false;
                 }
                 scan->xs_recheckorderby = so->report.lower_bound;
-                record_returned(scan, so, dist, reported);
-                so->last_dist = std::max(so->last_dist, dist);
+                record_returned(scan, so, now, reported);
+                so->last_dist = std::max(so->last_dist, now);
                 ++so->stats.returned;
                 return true;
             }

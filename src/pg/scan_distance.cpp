@@ -32,14 +32,6 @@ struct QueryCache {
 
 Recent recent;
 
-// The TOAST value an argument points to, if it is stored out of line.
-bool external_value(Datum d, varatt_external* out) {
-    const struct varlena* p = reinterpret_cast<const struct varlena*>(DatumGetPointer(d));
-    if (!VARATT_IS_EXTERNAL_ONDISK(p)) return false;
-    VARATT_EXTERNAL_GET_POINTER(*out, p);
-    return true;
-}
-
 // Do two TOAST pointers name the same (immutable) value?
 bool same_value(const varatt_external& a, Oid toastrelid, Oid valueid) {
     return a.va_toastrelid == toastrelid && a.va_valueid == valueid;
@@ -83,6 +75,13 @@ bool is_recorded_row(Datum d) {
 }
 
 }  // namespace
+
+bool external_value(Datum d, varatt_external* out) {
+    const struct varlena* p = reinterpret_cast<const struct varlena*>(DatumGetPointer(d));
+    if (!VARATT_IS_EXTERNAL_ONDISK(p)) return false;
+    VARATT_EXTERNAL_GET_POINTER(*out, p);
+    return true;
+}
 
 void remember_scan_distance(const void* owner, const varatt_external& value, bool halfvec,
                             vecdb::core::hnsw::Metric metric, const struct varlena* query, double distance) {

@@ -44,6 +44,9 @@ extern bool reuse_scan_distance_setting;  // hnsw.reuse_scan_distance
 // forget_scan_distance(owner).
 void remember_scan_distance(const void* owner, const varatt_external& value, bool halfvec,
                             vecdb::core::hnsw::Metric metric, const struct varlena* query, double distance);
+// The TOAST pointer of a vector or halfvec datum stored out of line; false
+// for any other form (inline, compressed inline, expanded).
+bool external_value(Datum d, varatt_external* out);
 // Drops the record if `owner` made it.
 void forget_scan_distance(const void* owner);
 // The recorded distance, if this call (arguments 0 and 1 of a distance
