@@ -101,10 +101,11 @@ void vecdb_hnsw_costestimate(PlannerInfo* root, IndexPath* path, double loop_cou
     cost_geometry(index, &g, true);
     cost_geometry(index, &column, false);
     const double row_ns = seq_row_ns(index, column);
+    const int ef_search = scan_ef_search(index);
     index_close(index, NoLock);
 
     const double n = std::max(info->tuples, 1.0);
-    const double ef = std::max(ef_search_setting, 1);
+    const double ef = std::max(ef_search, 1);
     const double scored = std::min(n, kScoredPerEf * ef * g.m / 16.0 + g.m * std::log2(n + 1.0));
     // One access per scored node (measured 0.98 on glove-100), plus the next
     // block for slots that continue there (packed: slot_bytes / area of them;

@@ -6,6 +6,7 @@
 // metric | element_type << 8 (metric: 0 L2, 1 inner product, 2 cosine,
 // 3 L1; type: 0 float32 (vector), 1 float16 (halfvec)).
 #include <climits>
+#include <cstring>
 
 #include "vecdb/pg/hnsw.h"
 #include "vecdb/pg/hnsw_pending.h"
@@ -22,6 +23,7 @@ extern "C" {
 #include "funcapi.h"
 #include "utils/catcache.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/syscache.h"
 }
 
@@ -44,6 +46,13 @@ const struct config_enum_entry iterative_scan_options[] = {
     {"relaxed_order", kIterRelaxed, false},
     {"strict_order", kIterStrict, false},
     {nullptr, 0, false},
+};
+
+relopt_enum_elt_def iterative_scan_reloptions[] = {
+    {"off", kIterOff},
+    {"relaxed_order", kIterRelaxed},
+    {"strict_order", kIterStrict},
+    {nullptr, 0},
 };
 
 relopt_enum_elt_def storage_options[] = {
@@ -77,6 +86,57 @@ int option_ef_construction(Relation index) {
     return o ? o->ef_construction : kDefaultEfConstruction;
 }
 
+namespace {
+
+// The GUC records of the settings an index can give defaults for, found once
+// at load: their `source` tells a value the session chose (SET, SET LOCAL,
+// a function's SET clause, connection options: PGC_S_CLIENT and above) from
+// one it inherited (built-in, postgresql.conf / ALTER SYSTEM, ALTER DATABASE
+// / ROLE ... SET). Placeholders set before the library loaded keep their
+// source when the setting is defined.
+const config_generic* ef_search_guc;
+const config_generic* iterative_scan_guc;
+const config_generic* max_scan_tuples_guc;
+
+bool chosen_by_session(const config_generic* guc) { return guc == nullptr || guc->source >= PGC_S_CLIENT; }
+
+void find_search_gucs() {
+#if PG_VERSION_NUM >= 160000
+    int n = 0;
+    config_generic** vars = get_guc_variables(&n);
+#else
+    const int n = GetNumConfigOptions();
+    config_generic** vars = get_guc_variables();
+#endif
+    for (int i = 0; i < n; ++i) {
+        const char* name = vars[i]->name;
+        if (std::strcmp(name, "hnsw.ef_search") == 0) ef_search_guc = vars[i];
+        if (std::strcmp(name, "hnsw.iterative_scan") == 0) iterative_scan_guc = vars[i];
+        if (std::strcmp(name, "hnsw.max_scan_tuples") == 0) max_scan_tuples_guc = vars[i];
+    }
+}
+
+const Options* options_of(Relation index) { return reinterpret_cast<const Options*>(index->rd_options); }
+
+}  // namespace
+
+int scan_ef_search(Relation index) {
+    const Options* o = options_of(index);
+    return o && o->ef_search > 0 && !chosen_by_session(ef_search_guc) ? o->ef_search : ef_search_setting;
+}
+
+int scan_iterative(Relation index) {
+    const Options* o = options_of(index);
+    return o && o->iterative_scan >= 0 && !chosen_by_session(iterative_scan_guc) ? o->iterative_scan
+                                                                                 : iterative_scan_setting;
+}
+
+int scan_max_tuples(Relation index) {
+    const Options* o = options_of(index);
+    return o && o->max_scan_tuples > 0 && !chosen_by_session(max_scan_tuples_guc) ? o->max_scan_tuples
+                                                                                   : max_scan_tuples_setting;
+}
+
 }  // namespace vecdb::pg::hnsw
 
 using namespace vecdb::pg::hnsw;
@@ -97,6 +157,16 @@ void vecdb_hnsw_init(void) {
                        "scans re-check exact distances)",
                        storage_options, kStorageColumn, "Valid values are \"float32\" and \"float16\".",
                        AccessExclusiveLock);
+    // Index-level defaults of the search settings (scan_ef_search & co.):
+    // read by every scan, so a change takes effect at once; -1: not set.
+    add_int_reloption(hnsw_relopt_kind, "ef_search", "Default hnsw.ef_search for scans of this index", -1, 1,
+                      1000, ShareUpdateExclusiveLock);
+    add_enum_reloption(hnsw_relopt_kind, "iterative_scan", "Default hnsw.iterative_scan for scans of this index",
+                       iterative_scan_reloptions, -1,
+                       "Valid values are \"off\", \"relaxed_order\" and \"strict_order\".",
+                       ShareUpdateExclusiveLock);
+    add_int_reloption(hnsw_relopt_kind, "max_scan_tuples", "Default hnsw.max_scan_tuples for scans of this index",
+                      -1, 1, INT_MAX, ShareUpdateExclusiveLock);
 
     DefineCustomIntVariable("hnsw.ef_search", "Beam width of hnsw index scans.",
                             "Larger is slower and finds more of the true nearest neighbours.", &ef_search_setting,
@@ -139,6 +209,7 @@ void vecdb_hnsw_init(void) {
                              "Let inserts launch a background worker that merges the hnsw pending list.", nullptr,
                              &background_merge_setting, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("hnsw");
+    find_search_gucs();
 }
 
 static bytea* hnsw_options(Datum reloptions, bool validate) {
@@ -147,6 +218,9 @@ static bytea* hnsw_options(Datum reloptions, bool validate) {
         {"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
         {"pending_list_limit", RELOPT_TYPE_INT, offsetof(Options, pending_list_limit)},
         {"storage", RELOPT_TYPE_ENUM, offsetof(Options, storage)},
+        {"ef_search", RELOPT_TYPE_INT, offsetof(Options, ef_search)},
+        {"iterative_scan", RELOPT_TYPE_ENUM, offsetof(Options, iterative_scan)},
+        {"max_scan_tuples", RELOPT_TYPE_INT, offsetof(Options, max_scan_tuples)},
     };
     bytea* result = static_cast<bytea*>(
         build_reloptions(reloptions, validate, hnsw_relopt_kind, sizeof(Options), table, lengthof(table)));

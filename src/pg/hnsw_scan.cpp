@@ -191,8 +191,8 @@ bool descend(PageGraph& graph, Workspace* ws, const MetaPage& meta, core::Candid
 }
 
 // Nodes an iterative round may still score: what hnsw.max_scan_tuples leaves.
-std::size_t scan_budget(const ScanOpaque* so) {
-    const std::int64_t left = static_cast<std::int64_t>(max_scan_tuples_setting) - so->stats.visited;
+std::size_t scan_budget(Relation index, const ScanOpaque* so) {
+    const std::int64_t left = static_cast<std::int64_t>(scan_max_tuples(index)) - so->stats.visited;
     return left > 0 ? static_cast<std::size_t>(left) : 0;
 }
 
@@ -211,8 +211,8 @@ std::size_t scan_budget(const ScanOpaque* so) {
 bool search_round(IndexScanDesc scan, ScanOpaque* so) {
     Relation index = scan->indexRelation;
     Geometry& g = so->g;
-    const std::size_t ef = static_cast<std::size_t>(ef_search_setting);
-    const bool iterative = iterative_scan_setting != kIterOff;
+    const std::size_t ef = static_cast<std::size_t>(scan_ef_search(index));
+    const bool iterative = scan_iterative(index) != kIterOff;
     so->pos = 0;
 
     if (so->rounds == 0) {
@@ -248,7 +248,7 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
                 return true;
             }
             ws->resume.start(level0, &entry, 1);
-            ws->resume.next(level0, 0, ef, ws->visited, scan_budget(so), ws->result);
+            ws->resume.next(level0, 0, ef, ws->visited, scan_budget(index, so), ws->result);
             return true;
         });
     }
@@ -257,7 +257,7 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
     Workspace* ws = so->ws;
     if (ws->resume.exhausted()) return false;
     FilteredPageGraph level0(index, g, so->query, ws, &so->stats, true);
-    const std::size_t budget = scan_budget(so);
+    const std::size_t budget = scan_budget(index, so);
     guarded([&] { ws->resume.next(level0, 0, ef, ws->visited, budget, ws->result); });
     ++so->rounds;
     return !ws->result.empty();
@@ -271,7 +271,7 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
 void resume_patient(IndexScanDesc scan, ScanOpaque* so) {
     Workspace* ws = so->ws;
     FilteredPageGraph level0(scan->indexRelation, so->g, so->query, ws, &so->stats, true);
-    const std::size_t ef = static_cast<std::size_t>(ef_search_setting);
+    const std::size_t ef = static_cast<std::size_t>(scan_ef_search(scan->indexRelation));
     guarded([&] { core::resume_layer(level0, 0, ef, ws->visited, ws->result, ws->frontier); });
     so->patient_stop = false;
     so->resumed = true;
@@ -313,7 +313,7 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 // otherwise it is dropped so that the stream stays in order.
                 // A patience resume keeps the order whatever the setting says
                 // now (it can only have started with iterative scans off).
-                const bool keep_order = so->resumed || iterative_scan_setting != kIterRelaxed;
+                const bool keep_order = so->resumed || scan_iterative(scan->indexRelation) != kIterRelaxed;
                 if ((so->resumed || so->rounds > 1) && c.dist < so->last_dist && keep_order) {
                     ws->excluded.test_and_set(c.id);
                     continue;
@@ -340,7 +340,7 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 return true;
             }
         }
-        if (so->rounds > 0 && iterative_scan_setting == kIterOff) return false;
+        if (so->rounds > 0 && scan_iterative(scan->indexRelation) == kIterOff) return false;
         if (!search_round(scan, so)) return false;
     }
 }

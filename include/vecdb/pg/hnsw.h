@@ -344,6 +344,10 @@ struct Options {
     int ef_construction;
     int pending_list_limit;  // kB; -1: hnsw.pending_list_limit, 0: no pending list
     int storage;             // StorageOption
+    // Index-level defaults of search settings; -1: not set on this index.
+    int ef_search;
+    int iterative_scan;  // IterativeScan
+    int max_scan_tuples;
 };
 enum StorageOption : int { kStorageColumn = 0, kStorageFloat32 = 1, kStorageFloat16 = 2 };
 int option_storage(Relation index);
@@ -358,6 +362,15 @@ extern int max_scan_tuples_setting;
 extern int pending_list_limit_setting;  // kB, 0: off
 int option_pending_list_limit(Relation index);  // kB in effect for this index
 enum IterativeScan : int { kIterOff = 0, kIterRelaxed = 1, kIterStrict = 2 };
+
+// The search settings in effect for a scan of `index`, read at each use (a
+// cursor sees a SET made while it is open). Precedence: a value the session
+// set itself (SET, SET LOCAL, a function's SET clause, connection options);
+// else the index's own option (CREATE INDEX ... WITH, ALTER INDEX ... SET);
+// else the setting as the server, database or role defaults left it.
+int scan_ef_search(Relation index);
+int scan_iterative(Relation index);  // IterativeScan
+int scan_max_tuples(Relation index);
 
 // Build progress subphases (ambuildphasename).
 constexpr int kPhaseLoad = 2;
