@@ -114,6 +114,9 @@ void find_search_gucs() {
         if (std::strcmp(name, "hnsw.iterative_scan") == 0) iterative_scan_guc = vars[i];
         if (std::strcmp(name, "hnsw.max_scan_tuples") == 0) max_scan_tuples_guc = vars[i];
     }
+#if PG_VERSION_NUM >= 160000
+    pfree(vars);  // a palloc'd copy since PostgreSQL 16
+#endif
 }
 
 const Options* options_of(Relation index) { return reinterpret_cast<const Options*>(index->rd_options); }
