@@ -796,13 +796,14 @@ void summary(Check* c) {
     char detail[512];
     ::snprintf(detail, sizeof(detail),
                "blocks %u, live %lld, deleted %lld, free %lld, reachable live %lld, heap rows checked %lld, "
-               "entry %d (level %d), errors %lld, warnings %lld, pending %lld",
+               "entry %d (level %d), errors %lld, warnings %lld, pending %lld, m %d, ef_construction %d",
                c->nblocks, static_cast<long long>(c->n_live), static_cast<long long>(c->n_deleted),
                static_cast<long long>(c->n_free), static_cast<long long>(c->n_reached_live),
                static_cast<long long>(c->n_heap_rows),
                c->meta.entry_id == kNoNode ? -1 : static_cast<int>(c->meta.entry_id), c->meta.entry_level,
                static_cast<long long>(c->n_errors), static_cast<long long>(c->n_warnings),
-               static_cast<long long>(c->n_pending));
+               static_cast<long long>(c->n_pending), static_cast<int>(c->meta.m),
+               static_cast<int>(c->meta.ef_construction));
     Datum values[5];
     bool nulls[5] = {false, false, true, true, false};
     values[0] = CStringGetTextDatum("info");

@@ -49,6 +49,14 @@ ALTER INDEX ro_min RESET (m, ef_construction);
 REINDEX INDEX ro_min;
 SELECT reloptions FROM pg_class WHERE relname = 'ro_min';
 SELECT severity, kind FROM vecdb_index_check('ro_min') WHERE severity = 'error';
+-- What the build used (the checker's summary reads the metapage): the
+-- defaults m = 16, ef_construction = 64 after RESET; the options when given.
+SELECT substring(detail FROM 'm \d+, ef_construction \d+') AS built_with
+  FROM vecdb_index_check('ro_min') WHERE kind = 'summary';
+CREATE INDEX ro_opts ON ro USING hnsw (v) WITH (m = 5, ef_construction = 12);
+SELECT substring(detail FROM 'm \d+, ef_construction \d+') AS built_with
+  FROM vecdb_index_check('ro_opts') WHERE kind = 'summary';
+DROP INDEX ro_opts;
 
 -- Settings.
 SET hnsw.ef_search = 0;

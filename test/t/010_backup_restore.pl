@@ -42,7 +42,8 @@ if ($has_hnsw) {
     $node->safe_psql('src', q{
         SET search_path = public, vec;
         CREATE INDEX items_v_l2 ON items USING hnsw (v vec.vector_l2_ops) WITH (m = 8, ef_construction = 40);
-        CREATE INDEX items_v_ip ON items USING hnsw (v vec.vector_ip_ops);
+        CREATE INDEX items_v_ip ON items USING hnsw (v vec.vector_ip_ops)
+            WITH (ef_search = 60, iterative_scan = strict_order, max_scan_tuples = 5000);  -- restored as given
         CREATE INDEX items_v_cos ON items USING hnsw (v vec.vector_cosine_ops);
         CREATE INDEX items_h_l2 ON items USING hnsw (h vec.halfvec_l2_ops);
         CREATE INDEX items_h_l1 ON items USING hnsw (h vec.halfvec_l1_ops);
