@@ -479,15 +479,20 @@ bool build_with(Impl& g, const Dist& dist, int threads, const std::function<bool
 
 }  // namespace
 
+int GraphBuilder::threads_for(int requested) noexcept {
+    // More threads than cores only adds preemption inside the per-node spin
+    // locks (max_parallel_maintenance_workers = 2 asks for 3 threads).
+    const unsigned cores = std::thread::hardware_concurrency();
+    if (cores > 0 && requested > static_cast<int>(cores)) return static_cast<int>(cores);
+    return std::max(requested, 1);
+}
+
 bool GraphBuilder::build(int threads, const std::function<bool()>& should_stop,
                          const std::function<void(std::size_t)>& progress) {
     Impl& g = *impl_;
     g.prepare_links();
     if (g.n == 0) return true;
-    // More threads than cores only adds preemption inside the per-node spin
-    // locks (max_parallel_maintenance_workers = 2 asks for 3 threads).
-    const unsigned cores = std::thread::hardware_concurrency();
-    if (cores > 0 && threads > static_cast<int>(cores)) threads = static_cast<int>(cores);
+    threads = threads_for(threads);
     if (g.storage == BuildStorage::Int8) {
         Int8Dist::Kind kind = Int8Dist::L2;
         switch (g.space.metric) {

@@ -233,6 +233,8 @@ public:
     // linked by the next build(). May throw std::bad_alloc.
     bool build(int threads, const std::function<bool()>& should_stop,
                const std::function<void(std::size_t)>& progress);
+    // The threads build() runs for a request: at most the cores, at least 1.
+    static int threads_for(int requested) noexcept;
 
     std::size_t size() const noexcept;
     NodeId entry_point() const noexcept;
