@@ -580,7 +580,13 @@ IndexBuildResult* vecdb_hnsw_build(Relation heap, Relation index, IndexInfo* inf
             pfree(buf);
         }
 
-        pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseGraph);
+        {
+            // Counts restart with the phase (one update: a reader never sees
+            // the graph phase with the loading phase's count).
+            const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_DONE};
+            const int64 value[] = {kPhaseGraph, 0};
+            pgstat_progress_update_multi_param(2, index, value);
+        }
         const int threads = 1 + plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
         elog(DEBUG1, "hnsw build: linking %zu rows with %d threads", n, core::GraphBuilder::threads_for(threads));
         // Postgres signal handlers must run in this thread only: the builder's
@@ -608,8 +614,11 @@ IndexBuildResult* vecdb_hnsw_build(Relation heap, Relation index, IndexInfo* inf
             ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("hnsw index build was interrupted")));
         }
 
-        pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseWrite);
-        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, 0);
+        {
+            const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_DONE};
+            const int64 value[] = {kPhaseWrite, 0};
+            pgstat_progress_update_multi_param(2, index, value);
+        }
         Placement pl;
         pl.order = static_cast<NodeId*>(MemoryContextAllocHuge(build_ctx, n * sizeof(NodeId)));
         pl.id_of = static_cast<NodeId*>(MemoryContextAllocHuge(build_ctx, n * sizeof(NodeId)));

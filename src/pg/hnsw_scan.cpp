@@ -63,6 +63,11 @@ struct ScanOpaque {
     Workspace* ws;
     std::size_t pos;  // next result in ws->result
     int rounds;
+    // Iterative scans were on when round 0 ran, so ws->resume holds this
+    // scan's search; only then may later rounds continue it (turned on
+    // afterwards — SET under an open cursor, or another session's ALTER
+    // INDEX ... SET (iterative_scan) — the scan stays a single search).
+    bool iterative;
     float last_dist;
     // hnsw.search_patience ended the search early (not iterative): the
     // (k+1)-th row asked for runs it to its usual end first (resumed).
@@ -234,6 +239,8 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
         PageGraph graph(index, g, so->query, ws, &so->stats, true);
         FilteredPageGraph level0(index, g, so->query, ws, &so->stats, true);
         so->rounds = 1;
+        so->iterative = iterative;
+        ws->resume.clear();
         return guarded([&] {
             core::Candidate entry;
             if (!descend(graph, ws, meta, &entry)) return false;
@@ -255,7 +262,7 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
 
     // A further round of an iterative scan.
     Workspace* ws = so->ws;
-    if (ws->resume.exhausted()) return false;
+    if (!so->iterative || ws->resume.exhausted()) return false;
     FilteredPageGraph level0(index, g, so->query, ws, &so->stats, true);
     const std::size_t budget = scan_budget(index, so);
     guarded([&] { ws->resume.next(level0, 0, ef, ws->visited, budget, ws->result); });
@@ -340,7 +347,7 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 return true;
             }
         }
-        if (so->rounds > 0 && scan_iterative(scan->indexRelation) == kIterOff) return false;
+        if (so->rounds > 0 && (!so->iterative || scan_iterative(scan->indexRelation) == kIterOff)) return false;
         if (!search_round(scan, so)) return false;
     }
 }
@@ -462,6 +469,7 @@ void vecdb_hnsw_rescan(IndexScanDesc scan, ScanKey /*keys*/, int /*nkeys*/, Scan
     ScanOpaque* so = static_cast<ScanOpaque*>(scan->opaque);
     so->started = false;
     so->rounds = 0;
+    so->iterative = false;
     so->pos = 0;
     so->patient_stop = false;
     so->resumed = false;

@@ -142,6 +142,29 @@ SELECT so_cost() AS cost_1000 \gset
 ALTER INDEX so_a_v SET (ef_search = 5);
 SELECT so_cost() < :cost_1000 AS cheaper_at_ef_5;
 
+-- Iterative scans turned on under an open cursor: a scan that began as one
+-- search stays one (its first round started no resumable search), whatever
+-- an earlier scan of another index left in this backend's workspaces.
+ALTER INDEX so_a_v RESET (iterative_scan, max_scan_tuples);
+SET hnsw.iterative_scan = relaxed_order;
+SELECT so_filtered('so_b') AS other_index_iterative;
+RESET hnsw.iterative_scan;
+BEGIN;
+DECLARE c CURSOR FOR SELECT id, v <-> '[3,3]' AS d FROM so_a ORDER BY v <-> '[3,3]';
+FETCH 2 FROM c;
+SET LOCAL hnsw.iterative_scan = relaxed_order;
+FETCH ALL FROM c;
+COMMIT;
+
+-- A session SET made before the library is loaded (a placeholder) is the
+-- session's choice too.
+\c
+SET hnsw.ef_search = 20;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT so_ef('so_a') AS set_before_load;
+RESET hnsw.ef_search;
+
 -- Bad values: the settings' ranges.
 CREATE INDEX ON so_b USING hnsw (v) WITH (ef_search = 0);
 CREATE INDEX ON so_b USING hnsw (v) WITH (ef_search = 1001);
