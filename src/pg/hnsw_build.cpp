@@ -588,7 +588,7 @@ IndexBuildResult* vecdb_hnsw_build(Relation heap, Relation index, IndexInfo* inf
             pgstat_progress_update_multi_param(2, index, value);
         }
         const int threads = 1 + plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
-        elog(DEBUG1, "hnsw build: linking %zu rows with %d threads", n, core::GraphBuilder::threads_for(threads));
+        elog(DEBUG1, "hnsw build: linking %zu rows with %d thread(s)", n, core::GraphBuilder::threads_for(threads));
         // Postgres signal handlers must run in this thread only: the builder's
         // threads inherit a fully blocked mask, and this thread restores its
         // own at the first poll (which the builder makes after starting them).

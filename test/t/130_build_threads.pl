@@ -36,7 +36,7 @@ sub build {
         SET maintenance_work_mem = '256MB';
         CREATE INDEX ${table}_v ON $table USING hnsw (v) WITH (m = 16, ef_construction = 64)});
     is($ret, 0, "$table: the build succeeds") or diag($err);
-    return $err =~ /hnsw build: linking $rows rows with (\d+) threads/ ? $1 : -1;
+    return $err =~ /hnsw build: linking $rows rows with (\d+) thread\(s\)/ ? $1 : -1;
 }
 
 my $want = $cores < 3 ? $cores : 3;
