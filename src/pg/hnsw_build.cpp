@@ -516,6 +516,14 @@ static void init_build_state(BuildState* st, Relation heap, Relation index) {
     }
 }
 
+// Enters a build phase with its tuple count back at 0, in one progress
+// update: a reader never sees a phase with the previous phase's count.
+static void start_phase(int phase) {
+    const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_DONE};
+    const int64 value[] = {phase, 0};
+    pgstat_progress_update_multi_param(2, index, value);
+}
+
 IndexBuildResult* vecdb_hnsw_build(Relation heap, Relation index, IndexInfo* info) {
     if (RelationGetNumberOfBlocks(index) != 0)
         elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
@@ -526,7 +534,7 @@ IndexBuildResult* vecdb_hnsw_build(Relation heap, Relation index, IndexInfo* inf
     init_build_state(st, heap, index);
     st->tuple_ctx = AllocSetContextCreate(build_ctx, "hnsw build tuple", ALLOCSET_DEFAULT_SIZES);
 
-    pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, kPhaseLoad);
+    start_phase(kPhaseLoad);
     const double reltuples = table_index_build_scan(heap, index, info, true, true, build_callback, st, nullptr);
     const std::size_t n = st->n;
     pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, n);
@@ -580,13 +588,7 @@ IndexBuildResult* vecdb_hnsw_build(Relation heap, Relation index, IndexInfo* inf
             pfree(buf);
         }
 
-        {
-            // Counts restart with the phase (one update: a reader never sees
-            // the graph phase with the loading phase's count).
-            const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_DONE};
-            const int64 value[] = {kPhaseGraph, 0};
-            pgstat_progress_update_multi_param(2, index, value);
-        }
+        start_phase(kPhaseGraph);
         const int threads = 1 + plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
         elog(DEBUG1, "hnsw build: linking %zu rows with %d thread(s)", n, core::GraphBuilder::threads_for(threads));
         // Postgres signal handlers must run in this thread only: the builder's
@@ -614,11 +616,7 @@ IndexBuildResult* vecdb_hnsw_build(Relation heap, Relation index, IndexInfo* inf
             ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("hnsw index build was interrupted")));
         }
 
-        {
-            const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_DONE};
-            const int64 value[] = {kPhaseWrite, 0};
-            pgstat_progress_update_multi_param(2, index, value);
-        }
+        start_phase(kPhaseWrite);
         Placement pl;
         pl.order = static_cast<NodeId*>(MemoryContextAllocHuge(build_ctx, n * sizeof(NodeId)));
         pl.id_of = static_cast<NodeId*>(MemoryContextAllocHuge(build_ctx, n * sizeof(NodeId)));

@@ -119,25 +119,25 @@ void find_search_gucs() {
 #endif
 }
 
-const Options* options_of(Relation index) { return reinterpret_cast<const Options*>(index->rd_options); }
+// An option of `index` (negative: not set there) unless the session chose
+// the setting itself.
+int index_or_setting(Relation index, int Options::*option, const config_generic* guc, int setting) {
+    const Options* o = reinterpret_cast<const Options*>(index->rd_options);
+    return o && o->*option >= 0 && !chosen_by_session(guc) ? o->*option : setting;
+}
 
 }  // namespace
 
 int scan_ef_search(Relation index) {
-    const Options* o = options_of(index);
-    return o && o->ef_search > 0 && !chosen_by_session(ef_search_guc) ? o->ef_search : ef_search_setting;
+    return index_or_setting(index, &Options::ef_search, ef_search_guc, ef_search_setting);
 }
 
 int scan_iterative(Relation index) {
-    const Options* o = options_of(index);
-    return o && o->iterative_scan >= 0 && !chosen_by_session(iterative_scan_guc) ? o->iterative_scan
-                                                                                 : iterative_scan_setting;
+    return index_or_setting(index, &Options::iterative_scan, iterative_scan_guc, iterative_scan_setting);
 }
 
 int scan_max_tuples(Relation index) {
-    const Options* o = options_of(index);
-    return o && o->max_scan_tuples > 0 && !chosen_by_session(max_scan_tuples_guc) ? o->max_scan_tuples
-                                                                                   : max_scan_tuples_setting;
+    return index_or_setting(index, &Options::max_scan_tuples, max_scan_tuples_guc, max_scan_tuples_setting);
 }
 
 }  // namespace vecdb::pg::hnsw

@@ -252,7 +252,6 @@ Workspace* acquire_workspace(Relation index, std::size_t capacity, std::size_t v
         ws->result.clear();
         ws->frontier.clear();
         ws->entries.clear();
-        ws->resume.clear();  // a pooled workspace may hold another scan's
         return ws;
     });
 }

@@ -240,7 +240,6 @@ bool search_round(IndexScanDesc scan, ScanOpaque* so) {
         FilteredPageGraph level0(index, g, so->query, ws, &so->stats, true);
         so->rounds = 1;
         so->iterative = iterative;
-        ws->resume.clear();
         return guarded([&] {
             core::Candidate entry;
             if (!descend(graph, ws, meta, &entry)) return false;
@@ -347,7 +346,7 @@ bool next_ordered(IndexScanDesc scan, ScanOpaque* so) {
                 return true;
             }
         }
-        if (so->rounds > 0 && (!so->iterative || scan_iterative(scan->indexRelation) == kIterOff)) return false;
+        if (so->rounds > 0 && scan_iterative(scan->indexRelation) == kIterOff) return false;
         if (!search_round(scan, so)) return false;
     }
 }

@@ -173,11 +173,6 @@ public:
 
     // Nothing left to hand out and nothing left to expand.
     bool exhausted() const noexcept { return frontier_.empty() && pool_.empty(); }
-    // Forgets the search (exhausted() afterwards); keeps the capacity.
-    void clear() noexcept {
-        frontier_.clear();
-        pool_.clear();
-    }
     std::size_t frontier_size() const noexcept { return frontier_.size(); }
     std::size_t pool_size() const noexcept { return pool_.size(); }
 
