@@ -13,30 +13,35 @@ SELECT pg_relation_size('ch_idx') / current_setting('block_size')::int > 100 AS 
 CREATE TEMP TABLE size0 AS SELECT pg_relation_size('ch_idx') AS bytes;
 CREATE TEMP TABLE saved (LIKE ch);
 
-CREATE FUNCTION churn_round(seed float8) RETURNS void LANGUAGE plpgsql AS $$
+-- One round is churn_round (delete 20 % of tbl into keep), VACUUM tbl (not
+-- allowed inside a function), then churn_back (re-insert keep, merge).
+CREATE FUNCTION churn_round(tbl regclass, keep regclass, seed float8) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM setseed(seed);
-  TRUNCATE saved;
-  WITH gone AS (DELETE FROM ch WHERE random() < 0.2 RETURNING *) INSERT INTO saved SELECT * FROM gone;
+  EXECUTE format('TRUNCATE %s', keep);
+  EXECUTE format('WITH gone AS (DELETE FROM %s WHERE random() < 0.2 RETURNING *) INSERT INTO %s SELECT * FROM gone',
+                 tbl, keep);
+END $$;
+CREATE FUNCTION churn_back(tbl regclass, keep regclass, idx regclass) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE format('INSERT INTO %s SELECT * FROM %s', tbl, keep);
+  RETURN vecdb_hnsw_merge_pending(idx) >= 0;
 END $$;
 
 -- Re-inserted rows go to the pending list first; merging them right away
 -- (the background merger may beat us to it: the result is the same) keeps
 -- the rounds deterministic.
-SELECT churn_round(0.1);
+SELECT churn_round('ch', 'saved', 0.1);
 VACUUM ch;
-INSERT INTO ch SELECT * FROM saved;
-SELECT vecdb_hnsw_merge_pending('ch_idx') >= 0 AS merged;
+SELECT churn_back('ch', 'saved', 'ch_idx') AS merged;
 -- After one round the index holds the pending pages of one batch as well.
 CREATE TEMP TABLE size1 AS SELECT pg_relation_size('ch_idx') AS bytes;
-SELECT churn_round(0.2);
+SELECT churn_round('ch', 'saved', 0.2);
 VACUUM ch;
-INSERT INTO ch SELECT * FROM saved;
-SELECT vecdb_hnsw_merge_pending('ch_idx') >= 0 AS merged;
-SELECT churn_round(0.3);
+SELECT churn_back('ch', 'saved', 'ch_idx') AS merged;
+SELECT churn_round('ch', 'saved', 0.3);
 VACUUM ch;
-INSERT INTO ch SELECT * FROM saved;
-SELECT vecdb_hnsw_merge_pending('ch_idx') >= 0 AS merged;
+SELECT churn_back('ch', 'saved', 'ch_idx') AS merged;
 
 SELECT count(*) FROM ch;
 -- Re-inserted rows went into freed slots and the pending pages were reused:
@@ -73,25 +78,16 @@ INSERT INTO chr
 SELECT i, (SELECT array_agg(random()) FROM generate_series(1, 24) WHERE i > 0)::vector
 FROM generate_series(1, 5000) i;
 CREATE INDEX chr_idx ON chr USING hnsw (v) WITH (m = 6, ef_construction = 24);
-CREATE FUNCTION churn_chr(seed float8) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM setseed(seed);
-  TRUNCATE saved_r;
-  WITH gone AS (DELETE FROM chr WHERE random() < 0.2 RETURNING *) INSERT INTO saved_r SELECT * FROM gone;
-END $$;
 CREATE TEMP TABLE saved_r (LIKE chr);
-SELECT churn_chr(0.4);
+SELECT churn_round('chr', 'saved_r', 0.4);
 VACUUM chr;
-INSERT INTO chr SELECT * FROM saved_r;
-SELECT vecdb_hnsw_merge_pending('chr_idx') >= 0 AS merged;
-SELECT churn_chr(0.5);
+SELECT churn_back('chr', 'saved_r', 'chr_idx') AS merged;
+SELECT churn_round('chr', 'saved_r', 0.5);
 VACUUM chr;
-INSERT INTO chr SELECT * FROM saved_r;
-SELECT vecdb_hnsw_merge_pending('chr_idx') >= 0 AS merged;
-SELECT churn_chr(0.6);
+SELECT churn_back('chr', 'saved_r', 'chr_idx') AS merged;
+SELECT churn_round('chr', 'saved_r', 0.6);
 VACUUM chr;
-INSERT INTO chr SELECT * FROM saved_r;
-SELECT vecdb_hnsw_merge_pending('chr_idx') >= 0 AS merged;
+SELECT churn_back('chr', 'saved_r', 'chr_idx') AS merged;
 VACUUM chr;
 CREATE TABLE chr_fresh AS SELECT * FROM chr;
 CREATE INDEX chr_fresh_idx ON chr_fresh USING hnsw (v) WITH (m = 6, ef_construction = 24);
@@ -117,8 +113,7 @@ SELECT churned >= fresh - 0.01 AS within_001_of_fresh FROM (SELECT
   (SELECT count(*) FROM got_churned JOIN exact_r USING (qid, id))::numeric / 3000 AS churned,
   (SELECT count(*) FROM got_fresh JOIN exact_r USING (qid, id))::numeric / 3000 AS fresh) x;
 SELECT count(*) AS problems FROM vecdb_index_check('chr_idx') WHERE severity <> 'info';
-DROP FUNCTION churn_chr;
 DROP TABLE chr, chr_fresh;
 
-DROP FUNCTION churn_round;
+DROP FUNCTION churn_round, churn_back;
 DROP TABLE ch;

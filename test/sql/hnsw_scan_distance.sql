@@ -82,8 +82,14 @@ RESET hnsw.reuse_scan_distance;
 -- Rows whose vector changed, or that were updated in place of another
 -- column (a HOT update keeps the TOAST pointer), still get their own distance.
 UPDATE sd SET note = 'hot' WHERE id IN (SELECT id FROM top('<->', (SELECT v FROM sdq WHERE qid = 2), true));
+-- The new vectors are merged here, not by a background worker: one still
+-- running at the VACUUM below would hold back its horizon, and the HOT
+-- chain it should prune would stay.
+SET hnsw.background_merge = off;
 UPDATE sd SET v = (SELECT v FROM sd WHERE id = 1)
 WHERE id IN (SELECT id FROM top('<->', (SELECT v FROM sdq WHERE qid = 3), true) WHERE k <= 2);
+SELECT bool_and(vecdb_hnsw_merge_pending(i) >= 0) AS merged FROM unnest('{sd_l2,sd_ip,sd_cos,sd_l1}'::regclass[]) i;
+RESET hnsw.background_merge;
 SELECT c.* FROM compare('<->') c;
 
 -- A scan inside the target list of another (each row's nearest other row):
